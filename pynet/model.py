@@ -1,0 +1,356 @@
+"""A small model object on the seed's math: any depth and width, mini-batches, optimizers.
+
+``Network`` holds a parameters dict in the seed's layout and trains it with the seed's
+``L_layer_forward`` / ``L_layer_backward``. Training is a generator of progress events
+(plain dicts), so the command line, the tests and the browser worker all consume the same
+stream and can stop or pause between any two batches::
+
+    net = Network([784, 128, 10])
+    for event in net.train(X, y, TrainConfig(epochs=5), test=(X_test, y_test)):
+        if event["type"] == "epoch":
+            print(event["epoch"], event["test_acc"])
+
+Shapes follow the seed: samples are columns, ``X`` is ``(n_features, m)``. ``X`` may be
+``uint8`` (pixel k meaning k/256, as in mnist.pkl.gz); batches are then converted on the fly,
+which keeps the full data set four times smaller in memory.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from . import core
+from .optim import OPTIMIZERS, SCHEDULES, Schedule, check_learning_rate, make_optimizer
+
+HIDDEN_ACTIVATIONS = ("relu", "sigmoid")
+DTYPES = ("float32", "float64")
+PIXEL_SCALE = 1.0 / 256  # uint8 pixel k stands for k/256: lossless for mnist.pkl.gz
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; ``validated()`` checks them all with clear messages.
+
+    batch_size 0 means full batch (the seed's gradient descent); epochs then counts iterations.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    schedule: str = "constant"
+    l2: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    patience: int = 0  # epochs without validation improvement before stopping; 0: never
+    eval_every: int = 1  # evaluate validation/test sets every this many epochs
+
+    def validated(self):
+        """Return a copy with every field checked and converted; raise ValueError otherwise."""
+        def whole(name, low):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, str)):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+            if not math.isfinite(number) or number != int(number) or number < low:
+                raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}")
+            return int(number)
+
+        def real(name, low, high=math.inf):
+            value = getattr(self, name)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a number, got {value!r}") from None
+            if not math.isfinite(number) or not low <= number < high:
+                raise ValueError(f"{name} must be a number in [{low}, {high}), got {value!r}")
+            return number
+
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        return TrainConfig(
+            epochs=whole("epochs", 1),
+            batch_size=whole("batch_size", 0),
+            optimizer=self.optimizer,
+            learning_rate=check_learning_rate(self.learning_rate),
+            schedule=self.schedule,
+            l2=real("l2", 0.0),
+            momentum=real("momentum", 0.0, 1.0),
+            seed=whole("seed", 0),
+            patience=whole("patience", 0),
+            eval_every=whole("eval_every", 1),
+        )
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build from a plain dict (JSON from the browser); unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(**d).validated()
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def labels_of(Y, n_classes, m):
+    """Class indices (m,) from one-hot (n_classes, m) or labels (m,); ValueError on bad input."""
+    Y = np.asarray(Y)
+    if Y.ndim == 2:
+        if Y.shape != (n_classes, m):
+            raise ValueError(f"Y must be one-hot of shape ({n_classes}, {m}), got {Y.shape}")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("Y contains NaN or inf")
+        return np.argmax(Y, axis=0)
+    if Y.ndim == 1:
+        if Y.shape[0] != m:
+            raise ValueError(f"labels must have {m} entries (one per column of X), got {Y.shape[0]}")
+        return core.one_hot(Y, n_classes).argmax(axis=0) if Y.size else Y.astype(np.int64)
+    raise ValueError(f"Y must be one-hot (n_classes, m) or labels (m,), got shape {Y.shape}")
+
+
+class Network:
+    """An L-layer network: hidden layers relu or sigmoid, softmax output.
+
+    Parameters:
+        dimensions: [n_0, n_1, ..., n_L], e.g. [784, 45, 10].
+        hidden_activation: 'relu' (the seed) or 'sigmoid'.
+        seed: weight initialisation seed (2 gives the seed's weights).
+        dtype: 'float32' (fast) or 'float64' (the seed).
+    """
+
+    def __init__(self, dimensions, hidden_activation="relu", seed=2, dtype="float32"):
+        if hidden_activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"hidden activation must be one of {HIDDEN_ACTIVATIONS}, got {hidden_activation!r}")
+        if str(dtype) not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        self.dimensions = core.check_dimensions(dimensions)
+        self.hidden_activation = hidden_activation
+        self.dtype = np.dtype(str(dtype))
+        self.parameters = core.initialize_parameters(self.dimensions, seed=seed, dtype=self.dtype)
+        self.metadata = {}
+
+    @classmethod
+    def from_parameters(cls, parameters, hidden_activation="relu"):
+        """Wrap an existing parameters dict (e.g. from ``L_layer_model``)."""
+        L = len(parameters) // 2
+        dims = [parameters["W1"].shape[1]] + [parameters["W" + str(l)].shape[0] for l in range(1, L + 1)]
+        net = cls.__new__(cls)
+        net.dimensions = dims
+        net.hidden_activation = hidden_activation
+        net.dtype = parameters["W1"].dtype
+        net.parameters = parameters
+        net.metadata = {}
+        return net
+
+    # ---- inference -------------------------------------------------------------------------
+
+    def _as_input(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] != self.dimensions[0]:
+            raise ValueError(f"X must have shape ({self.dimensions[0]}, m), samples as columns; got {X.shape}")
+        if X.dtype != np.uint8:
+            if not np.issubdtype(X.dtype, np.number):
+                raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+            if not np.all(np.isfinite(X)):
+                raise ValueError("X contains NaN or inf")
+        return self._batch(X)
+
+    def _batch(self, X):
+        """A batch of already validated inputs in the model's dtype (uint8 scaled by 1/256)."""
+        if X.dtype == np.uint8:
+            return X.astype(self.dtype) * self.dtype.type(PIXEL_SCALE)
+        return X.astype(self.dtype, copy=False)
+
+    def forward(self, X, chunk=4096):
+        """Output probabilities (n_L, m) for X (n_0, m), computed in chunks of columns."""
+        X = np.asarray(X)
+        if X.ndim == 2 and X.shape[1] > chunk:
+            return np.concatenate([self.forward(X[:, i : i + chunk]) for i in range(0, X.shape[1], chunk)], axis=1)
+        HL, _ = core.L_layer_forward(self._as_input(X), self.parameters, self.hidden_activation)
+        return HL
+
+    predict_proba = forward
+
+    def predict(self, X):
+        """Predicted class (m,) of every column of X."""
+        return np.argmax(self.forward(X), axis=0)
+
+    def evaluate(self, X, Y):
+        """Mean cross-entropy and accuracy on (X, Y): dict {'loss', 'accuracy'}."""
+        HL = self.forward(X)
+        labels = labels_of(Y, self.dimensions[-1], HL.shape[1])
+        m = HL.shape[1]
+        p = HL[labels, np.arange(m)]
+        loss = float(-np.mean(np.log(np.maximum(p, np.finfo(HL.dtype).tiny)))) if m else float("nan")
+        return {"loss": loss, "accuracy": core.accuracy(HL.argmax(axis=0), labels) if m else float("nan")}
+
+    def activations(self, x):
+        """Every layer's output for one sample x (n_0,) or (n_0, 1): list of 1-D arrays."""
+        x = self._as_input(np.asarray(x).reshape(self.dimensions[0], 1))
+        _, memories = core.L_layer_forward(x, self.parameters, self.hidden_activation)
+        hidden = [core._FORWARD[self.hidden_activation](Z)[0][:, 0] for _, Z in memories[:-1]]
+        return hidden + [core.softmax(memories[-1][1])[0][:, 0]]
+
+    # ---- training --------------------------------------------------------------------------
+
+    def train(self, X, Y, config=None, validation=None, test=None):
+        """Train, yielding progress events; a generator, so the caller may stop at any batch.
+
+        Parameters:
+            X: (n_0, m) float or uint8; Y: one-hot (n_L, m) or labels (m,).
+            config: TrainConfig (defaults if None).
+            validation, test: optional (X, Y) pairs, evaluated every ``eval_every`` epochs.
+        Yields dicts with a 'type':
+            'start': settings and sizes;
+            'batch': epoch, batch, batches, step, loss, lr, samples_per_s, elapsed_s;
+            'epoch': epoch, epochs, loss, train_acc, val_loss/val_acc, test_loss/test_acc (or None),
+                     elapsed_s, samples_per_s;
+            'done': reason ('completed', 'early_stop', 'diverged'), message, epochs_run.
+        On divergence (non-finite loss) the parameters of the last good epoch are restored.
+        """
+        config = (config or TrainConfig()).validated()
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] != self.dimensions[0]:
+            raise ValueError(f"X must have shape ({self.dimensions[0]}, m), samples as columns; got {X.shape}")
+        m = X.shape[1]
+        if m == 0:
+            raise ValueError("X has no samples")
+        labels = labels_of(Y, self.dimensions[-1], m)
+        if X.dtype != np.uint8:
+            if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
+                raise ValueError("X must be numeric with no NaN or inf")
+        rows = X.T  # (m, n_0) view: a mini-batch is then a fast gather of contiguous rows
+        n_classes = self.dimensions[-1]
+        batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
+        batches = math.ceil(m / batch_size)
+        schedule = Schedule(config.learning_rate, config.schedule, total_steps=batches * config.epochs,
+                            step_every=batches * max(1, config.epochs // 3))
+        optimizer = make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
+        rng = np.random.default_rng(config.seed)
+        eye = np.eye(n_classes, dtype=self.dtype)
+        shuffle = batch_size < m
+        full_batch = None if shuffle else self._batch(X)
+
+        good = {k: v.copy() for k, v in self.parameters.items()}
+        best = (math.inf, None)  # (validation loss, parameters) for early stopping
+        stale = 0
+        start = time.perf_counter()
+        seen = 0
+        step = 0
+        yield {"type": "start", "config": config.to_dict(), "dimensions": list(self.dimensions),
+               "hidden_activation": self.hidden_activation, "samples": m, "batches": batches}
+        epoch = 0
+        for epoch in range(1, config.epochs + 1):
+            order = rng.permutation(m) if shuffle else None
+            loss_sum = 0.0
+            correct = 0
+            for b in range(batches):
+                if order is None:
+                    Xb, yb = full_batch, labels
+                else:
+                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    Xb, yb = self._batch(rows[idx].T), labels[idx]
+                Yb = eye[:, yb]
+                HL, memories = core.L_layer_forward(Xb, self.parameters, self.hidden_activation)
+                loss = core.compute_loss(HL, Yb)
+                if not math.isfinite(loss):
+                    self.parameters = good
+                    yield {"type": "done", "reason": "diverged", "epochs_run": epoch - 1,
+                           "message": f"loss became {loss} at epoch {epoch}, batch {b + 1}: the learning rate "
+                                      f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
+                    return
+                gradients = core.L_layer_backward(HL, Yb, memories, self.hidden_activation, need_dH0=False)
+                lr = schedule(step)
+                optimizer.step(self.parameters, gradients, lr)
+                step += 1
+                nb = Xb.shape[1]
+                seen += nb
+                loss_sum += loss * nb
+                correct += int(np.count_nonzero(HL.argmax(axis=0) == yb))
+                elapsed = time.perf_counter() - start
+                yield {"type": "batch", "epoch": epoch, "batch": b + 1, "batches": batches, "step": step,
+                       "loss": loss, "lr": lr, "elapsed_s": elapsed, "samples_per_s": seen / max(elapsed, 1e-9)}
+
+            if not all(np.all(np.isfinite(p)) for p in self.parameters.values()):
+                self.parameters = good
+                yield {"type": "done", "reason": "diverged", "epochs_run": epoch - 1,
+                       "message": f"parameters became NaN or inf in epoch {epoch}: the learning rate "
+                                  f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
+                return
+            good = {k: v.copy() for k, v in self.parameters.items()}
+            event = {"type": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": loss_sum / m,
+                     "train_acc": correct / m, "val_loss": None, "val_acc": None, "test_loss": None, "test_acc": None}
+            evaluate_now = epoch % config.eval_every == 0 or epoch == config.epochs
+            if evaluate_now and validation is not None:
+                r = self.evaluate(*validation)
+                event["val_loss"], event["val_acc"] = r["loss"], r["accuracy"]
+            if evaluate_now and test is not None:
+                r = self.evaluate(*test)
+                event["test_loss"], event["test_acc"] = r["loss"], r["accuracy"]
+            elapsed = time.perf_counter() - start
+            event["elapsed_s"] = elapsed
+            event["samples_per_s"] = seen / max(elapsed, 1e-9)
+            yield event
+            if config.patience and event["val_loss"] is not None:
+                if event["val_loss"] < best[0]:
+                    best, stale = (event["val_loss"], good), 0
+                else:
+                    stale += 1
+                    if stale >= config.patience:
+                        self.parameters = {k: v.copy() for k, v in best[1].items()}
+                        yield {"type": "done", "reason": "early_stop", "epochs_run": epoch,
+                               "message": f"validation loss did not improve for {config.patience} epochs; "
+                                          f"kept the best model (validation loss {best[0]:.4f})"}
+                        return
+        yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
+
+    def fit(self, X, Y, config=None, validation=None, test=None, callback=None):
+        """Train to the end; return the list of epoch events (the history).
+
+        callback, if given, is called with every event (see ``train``).
+        """
+        history = []
+        for event in self.train(X, Y, config, validation, test):
+            if callback is not None:
+                callback(event)
+            if event["type"] == "epoch":
+                history.append(event)
+            elif event["type"] == "done":
+                self.last_done = event
+        return history
+
+
+def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, print_loss=False,
+                  callback=None, seed=2):
+    """The seed's training loop: full-batch gradient descent with the seed's own functions.
+
+    Parameters:
+        X: (n_0, m); Y: one-hot (n_L, m); dimensions: [n_0, ..., n_L].
+        print_loss: as in the seed, report the loss every 100 iterations; reports go to
+            ``callback(iteration, loss)`` when given, else are printed.
+        callback: called as callback(iteration, loss) every iteration (overrides printing).
+    Returns: the trained parameters dict.
+    """
+    learning_rate = check_learning_rate(learning_rate)
+    parameters = core.initialize_parameters(dimensions, seed=seed)
+    for i in range(num_iterations):
+        HL, memories = core.L_layer_forward(X, parameters)
+        loss = core.compute_loss(HL, Y)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at iteration {i}: learning rate {learning_rate:g} is too high")
+        gradients = core.L_layer_backward(HL, Y, memories, need_dH0=False)
+        parameters = core.update_parameters(parameters, gradients, learning_rate)
+        if callback is not None:
+            callback(i, loss)
+        elif print_loss and i % 100 == 0:
+            print("Loss after iteration %i: %f" % (i, loss))
+    return parameters

@@ -1,0 +1,144 @@
+"""Model files: a network saved as ``.npz`` with its architecture and metadata, no pickle.
+
+Arrays in the file::
+
+    format             'pynet-model'     str
+    version            1                 int
+    dimensions         [784, 45, 10]     int64 (L+1,)
+    hidden_activation  'relu'            str
+    metadata           '{...}'           str, JSON (training settings, accuracy, ...)
+    W1, b1, ..., WL, bL                  float32/float64, shapes from dimensions
+
+The same file is written and read natively and in the browser. Loading checks every field
+before anything is used, so a truncated, mismatched or hostile file is refused with a clear
+ValueError and whatever model the caller already has stays as it was.
+"""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from .core import check_dimensions
+from .model import HIDDEN_ACTIVATIONS, Network
+
+FORMAT = "pynet-model"
+VERSION = 1
+MAX_BYTES = 256 * 1024 * 1024  # uncompressed size limit: refuses zip bombs and absurd layers
+
+
+def to_bytes(net, metadata=None):
+    """Serialize a Network to the bytes of a .npz model file."""
+    meta = dict(net.metadata)
+    meta.update(metadata or {})
+    arrays = {
+        "format": np.array(FORMAT),
+        "version": np.array(VERSION),
+        "dimensions": np.array(net.dimensions, dtype=np.int64),
+        "hidden_activation": np.array(net.hidden_activation),
+        "metadata": np.array(json.dumps(meta, sort_keys=True)),
+    }
+    arrays.update(net.parameters)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def save(net, path, metadata=None):
+    """Write a Network to ``path`` (a .npz model file)."""
+    data = to_bytes(net, metadata)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _refuse(why):
+    raise ValueError(f"not a valid pynet model file: {why}")
+
+
+def from_bytes(data, expect_io=None):
+    """Read a Network from model-file bytes; ValueError with the reason if anything is off.
+
+    expect_io: optional (n_inputs, n_classes), e.g. (784, 10) for MNIST: a model of other
+    input or output size is refused.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("from_bytes needs bytes")
+    buf = io.BytesIO(bytes(data))
+    try:
+        with zipfile.ZipFile(buf) as z:
+            total = sum(info.file_size for info in z.infolist())
+            if total > MAX_BYTES:
+                _refuse(f"it would unpack to {total / 2**20:.0f} MiB, more than the {MAX_BYTES >> 20} MiB allowed")
+        buf.seek(0)
+        with np.load(buf, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in z.files}
+    except ValueError as e:
+        if str(e).startswith("not a valid pynet model file"):
+            raise
+        _refuse(str(e))
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        _refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")
+
+    def scalar(name, kind):
+        if name not in arrays:
+            _refuse(f"the '{name}' entry is missing")
+        a = arrays[name]
+        if a.shape != () or a.dtype.kind != kind:
+            _refuse(f"the '{name}' entry has the wrong type")
+        return a.item()
+
+    if scalar("format", "U") != FORMAT:
+        _refuse("its format tag is not 'pynet-model'")
+    version = scalar("version", "i")
+    if version != VERSION:
+        _refuse(f"it has format version {version}; this pynet reads version {VERSION}")
+    hidden = scalar("hidden_activation", "U")
+    if hidden not in HIDDEN_ACTIVATIONS:
+        _refuse(f"hidden activation {hidden!r} is not one of {HIDDEN_ACTIVATIONS}")
+    try:
+        metadata = json.loads(scalar("metadata", "U"))
+        if not isinstance(metadata, dict):
+            raise ValueError
+    except ValueError:
+        _refuse("its metadata is not a JSON object")
+    dims = arrays.get("dimensions")
+    if dims is None or dims.ndim != 1 or dims.dtype.kind not in "iu":
+        _refuse("'dimensions' must be a list of whole numbers")
+    try:
+        dims = check_dimensions([int(d) for d in dims])
+    except ValueError as e:
+        _refuse(str(e))
+    L = len(dims) - 1
+    expected = {"format", "version", "dimensions", "hidden_activation", "metadata"}
+    parameters = {}
+    for l in range(1, L + 1):
+        for name, shape in (("W" + str(l), (dims[l], dims[l - 1])), ("b" + str(l), (dims[l], 1))):
+            expected.add(name)
+            a = arrays.get(name)
+            if a is None:
+                _refuse(f"parameter {name} is missing for dimensions {dims}")
+            if a.dtype not in (np.float32, np.float64):
+                _refuse(f"parameter {name} has dtype {a.dtype}; expected float32 or float64")
+            if a.shape != shape:
+                _refuse(f"parameter {name} has shape {a.shape}; dimensions {dims} need {shape}")
+            if not np.all(np.isfinite(a)):
+                _refuse(f"parameter {name} contains NaN or inf")
+            parameters[name] = a
+    extra = sorted(set(arrays) - expected)
+    if extra:
+        _refuse(f"unexpected entries {extra}")
+    if len({a.dtype for a in parameters.values()}) != 1:
+        _refuse("parameters mix float32 and float64")
+    if expect_io is not None and (dims[0], dims[-1]) != tuple(expect_io):
+        _refuse(f"its layers are {dims}: it takes {dims[0]} inputs and gives {dims[-1]} classes, "
+                f"not {expect_io[0]} and {expect_io[1]}")
+    net = Network.from_parameters(parameters, hidden)
+    net.metadata = metadata
+    return net
+
+
+def load(path, expect_io=None):
+    """Read a Network from a .npz model file (see from_bytes)."""
+    with open(path, "rb") as f:
+        return from_bytes(f.read(), expect_io)
