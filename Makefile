@@ -1,0 +1,32 @@
+# The two commands a newcomer needs:
+#   make serve   build the site (Pyodide, NumPy, pynet, MNIST, a default model) and serve it
+#   make test    run every test: native pytest, the same suite inside Pyodide, the browser tests
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+
+.PHONY: serve site test test-native test-pyodide test-browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+serve: $(VENV)/.installed
+	$(PY) build/site.py --serve --port $(PORT)
+
+site: $(VENV)/.installed
+	$(PY) build/site.py
+
+test: $(VENV)/.installed
+	$(PY) build/site.py
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) build/site.py
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf dist .cache/pynet-wheel
