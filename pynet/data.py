@@ -172,10 +172,16 @@ def load_npz(source):
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = io.BytesIO(bytes(source))
     try:
-        with np.load(source, allow_pickle=False) as z:
+        z = np.load(source, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array, not an .npz archive
+            raise ValueError("it is a single .npy array, not an .npz archive")
+        with z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise ValueError(f"not a pynet data file: {e}") from None
+    raw = sorted(k for k, a in arrays.items() if not isinstance(a, np.ndarray))
+    if raw:  # np.load gives members not named *.npy as raw bytes
+        raise ValueError(f"not a pynet data file: entries {raw} are not .npy arrays")
     out = {}
     for split in SPLITS:
         images, labels = arrays.get(split + "_images"), arrays.get(split + "_labels")

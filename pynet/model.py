@@ -213,7 +213,7 @@ class Network:
             'start': settings and sizes;
             'batch': epoch, batch, batches, step, loss, lr, samples_per_s, elapsed_s;
             'epoch': epoch, epochs, loss, train_acc, val_loss/val_acc, test_loss/test_acc (or None),
-                     elapsed_s, samples_per_s;
+                     elapsed_s, train_s (elapsed without evaluation), samples_per_s;
             'done': reason ('completed', 'early_stop', 'diverged'), message, epochs_run.
         On divergence (non-finite loss) the parameters of the last good epoch are restored.
         """
@@ -244,6 +244,7 @@ class Network:
         best = (math.inf, None)  # (validation loss, parameters) for early stopping
         stale = 0
         start = time.perf_counter()
+        eval_s = 0.0
         seen = 0
         step = 0
         yield {"type": "start", "config": config.to_dict(), "dimensions": list(self.dimensions),
@@ -278,7 +279,8 @@ class Network:
                 correct += int(np.count_nonzero(HL.argmax(axis=0) == yb))
                 elapsed = time.perf_counter() - start
                 yield {"type": "batch", "epoch": epoch, "batch": b + 1, "batches": batches, "step": step,
-                       "loss": loss, "lr": lr, "elapsed_s": elapsed, "samples_per_s": seen / max(elapsed, 1e-9)}
+                       "loss": loss, "lr": lr, "elapsed_s": elapsed,
+                       "samples_per_s": seen / max(elapsed - eval_s, 1e-9)}
 
             if not all(np.all(np.isfinite(p)) for p in self.parameters.values()):
                 self.parameters = good
@@ -290,15 +292,18 @@ class Network:
             event = {"type": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": loss_sum / m,
                      "train_acc": correct / m, "val_loss": None, "val_acc": None, "test_loss": None, "test_acc": None}
             evaluate_now = epoch % config.eval_every == 0 or epoch == config.epochs
+            eval_start = time.perf_counter()
             if evaluate_now and validation is not None:
                 r = self.evaluate(*validation)
                 event["val_loss"], event["val_acc"] = r["loss"], r["accuracy"]
             if evaluate_now and test is not None:
                 r = self.evaluate(*test)
                 event["test_loss"], event["test_acc"] = r["loss"], r["accuracy"]
+            eval_s += time.perf_counter() - eval_start
             elapsed = time.perf_counter() - start
             event["elapsed_s"] = elapsed
-            event["samples_per_s"] = seen / max(elapsed, 1e-9)
+            event["train_s"] = elapsed - eval_s  # training alone, without evaluation passes
+            event["samples_per_s"] = seen / max(elapsed - eval_s, 1e-9)
             yield event
             if config.patience and event["val_loss"] is not None:
                 if event["val_loss"] < best[0]:

@@ -73,6 +73,9 @@ def from_bytes(data, expect_io=None):
         buf.seek(0)
         with np.load(buf, allow_pickle=False) as z:
             arrays = {name: z[name] for name in z.files}
+        raw = sorted(name for name, a in arrays.items() if not isinstance(a, np.ndarray))
+        if raw:  # np.load gives members not named *.npy as raw bytes
+            _refuse(f"entries {raw} are not .npy arrays")
     except ValueError as e:
         if str(e).startswith("not a valid pynet model file"):
             raise

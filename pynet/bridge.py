@@ -1,0 +1,470 @@
+"""The browser's entry points: the only Python that the page's Web Worker calls.
+
+Small named functions with plain inputs (numbers, strings, dicts, bytes) and JSON-able
+outputs (dicts of numbers, strings and lists). The module keeps the state of one page:
+
+* the *current* model, used for predictions: the default model until a training run ends
+  (completed, stopped or diverged), then the trained one;
+* the data sets loaded so far ('small', 'full');
+* the training run in progress: its own Network, the event generator of ``Network.train``
+  and the test evaluation, which is done here in small chunks so that no single call blocks
+  the worker for long (pause and stop answer between two chunks).
+
+Nothing here evaluates user text: settings are checked field by field and a bad value raises
+ValueError with a message meant for the page, leaving every existing state as it was.
+"""
+
+import json
+import math
+import time
+
+import numpy as np
+
+from . import serialize
+from .data import load_npz
+from .model import HIDDEN_ACTIVATIONS, Network, TrainConfig
+from .optim import OPTIMIZERS
+from .preprocess import preprocess
+
+N_INPUTS, N_CLASSES = 784, 10
+MAX_HIDDEN_LAYERS = 4
+MAX_WIDTH = 1024
+MAX_FULL_BATCH = 10_000
+MAX_EPOCHS = 100_000
+EVAL_MACS = 60e6  # multiply-adds per evaluation chunk: ~30-60 ms in the browser
+
+_state = {
+    "model": None,        # Network used for predictions
+    "default": None,      # the default model, kept to go back to
+    "model_info": {},     # what the page shows about the current model
+    "datasets": {},       # name -> {split: (images (m, 784) uint8, labels (m,) uint8)}
+    "run": None,          # the training run in progress, see start_training
+    "last_eval": None,    # (dataset name, predictions, probabilities max) of the current model on test
+}
+
+
+def _bytes(data):
+    """bytes from bytes, a memoryview or a Pyodide JsProxy of a typed array."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if hasattr(data, "to_bytes"):  # pyodide.ffi.JsBuffer (Uint8Array, Uint8ClampedArray)
+        return data.to_bytes()
+    if hasattr(data, "to_py"):
+        return bytes(data.to_py())
+    return bytes(data)
+
+
+def _finite(x):
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+# ---- models ---------------------------------------------------------------------------------
+
+
+def _describe(net, name):
+    meta = dict(net.metadata)
+    return {"name": name, "dimensions": list(net.dimensions), "hidden_activation": net.hidden_activation,
+            "test_acc": _finite(meta.get("test_acc")) if isinstance(meta.get("test_acc"), (int, float)) else None}
+
+
+def _set_model(net, name):
+    _state["model"] = net
+    _state["model_info"] = _describe(net, name)
+    _state["last_eval"] = None
+    return _state["model_info"]
+
+
+def load_default_model(data):
+    """Load the site's default model (bytes of a .npz model file); it becomes the current model."""
+    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES))
+    _state["default"] = net
+    return _set_model(net, "default")
+
+
+def load_model(data):
+    """Load an uploaded model file; refused with ValueError (current model kept) if invalid."""
+    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES))
+    return _set_model(net, "uploaded")
+
+
+def save_model():
+    """The current model as the bytes of a .npz model file."""
+    net = _current()
+    return serialize.to_bytes(net, {"saved_from": "pynet browser"})
+
+
+def model_info():
+    return dict(_state["model_info"])
+
+
+def _current():
+    if _state["model"] is None:
+        raise ValueError("no model is loaded yet")
+    return _state["model"]
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+def load_dataset(name, data):
+    """Load a pynet data file under a name ('small' or 'full'); return its split sizes."""
+    if name not in ("small", "full"):
+        raise ValueError(f"unknown data set {name!r}")
+    _state["datasets"][name] = load_npz(_bytes(data))
+    return dataset_summary(name)
+
+
+def dataset_summary(name):
+    d = _dataset(name)
+    return {"name": name, "splits": {split: int(labels.shape[0]) for split, (_, labels) in d.items()}}
+
+
+def has_dataset(name):
+    return name in _state["datasets"]
+
+
+def _dataset(name):
+    if name not in _state["datasets"]:
+        raise ValueError(f"the data set {name!r} is not loaded")
+    return _state["datasets"][name]
+
+
+def samples(n=24, name="small", split="train", start=0):
+    """n images of a split with their labels: {'images': [[784 ints]...], 'labels': [...]}."""
+    images, labels = _dataset(name)[split]
+    n = max(0, min(int(n), 200))
+    start = max(0, int(start)) % max(1, labels.shape[0])
+    idx = (start + np.arange(n)) % labels.shape[0]
+    return {"images": images[idx].tolist(), "labels": labels[idx].astype(int).tolist()}
+
+
+# ---- prediction -----------------------------------------------------------------------------
+
+
+def predict(pixels, width, height):
+    """Read a drawing: pixels are RGBA (4 bytes per pixel) or grey (1 byte) of a width x height canvas.
+
+    Returns {'probabilities': [10], 'digit': int or None, 'image28': [784 floats]} for the
+    current model; digit is None (and probabilities zero) for an empty canvas.
+    """
+    width, height = int(width), int(height)
+    if not (0 < width <= 4096 and 0 < height <= 4096):
+        raise ValueError(f"canvas size {width}x{height} is out of range")
+    a = np.frombuffer(_bytes(pixels), dtype=np.uint8)
+    if a.size == width * height * 4:
+        image = a.reshape(height, width, 4)
+        if image[..., 3].max() == 0:  # an empty transparent canvas
+            image = image[..., 3]
+    elif a.size == width * height:
+        image = a.reshape(height, width)
+    else:
+        raise ValueError(f"expected {width * height * 4} RGBA or {width * height} grey bytes, got {a.size}")
+    x = preprocess(image)
+    image28 = np.round(x[:, 0], 3).tolist()
+    if not x.any():
+        return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28}
+    p = _current().forward(x)[:, 0].astype(np.float64)
+    return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28}
+
+
+# ---- training -------------------------------------------------------------------------------
+
+
+def _whole(config, key, low, high, label):
+    value = config.get(key)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{label} must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number) or number != int(number):
+        raise ValueError(f"{label} must be a whole number, got {value!r}")
+    if not low <= number <= high:
+        raise ValueError(f"{label} must be between {low:,} and {high:,}, got {int(number):,}")
+    return int(number)
+
+
+def parse_hidden(text):
+    """'128' or '128, 64' -> [128, 64]; ValueError with a clear message otherwise."""
+    if isinstance(text, (list, tuple)):
+        parts = list(text)
+    else:
+        text = str(text).strip()
+        parts = [p.strip() for p in text.replace(";", ",").split(",")] if text else []
+    if not parts or parts == [""]:
+        raise ValueError("hidden layers: give at least one layer size, such as 128 or 128, 64")
+    if len(parts) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers, got {len(parts)}")
+    sizes = []
+    for p in parts:
+        try:
+            v = float(p)
+        except (TypeError, ValueError):
+            raise ValueError(f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
+        if not math.isfinite(v) or v != int(v):
+            raise ValueError(f"hidden layers: {p!r} is not a whole number")
+        if not 1 <= v <= MAX_WIDTH:
+            raise ValueError(f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
+        sizes.append(int(v))
+    return sizes
+
+
+def check_config(config):
+    """Validate the page's settings; return (dimensions, activation, dataset, train_size, TrainConfig)."""
+    if isinstance(config, str):
+        config = json.loads(config)
+    if hasattr(config, "to_py"):
+        config = config.to_py()
+    if not isinstance(config, dict):
+        raise ValueError("training settings must be a dict")
+    known = {"hidden", "dimensions", "activation", "optimizer", "learning_rate", "epochs", "batch_size",
+             "train_size", "seed", "dataset", "eval_every", "schedule"}
+    unknown = set(config) - known
+    if unknown:
+        raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    if "dimensions" in config:
+        dims = list(config["dimensions"])
+        if len(dims) < 3 or dims[0] != N_INPUTS or dims[-1] != N_CLASSES:
+            raise ValueError(f"dimensions must start with {N_INPUTS} and end with {N_CLASSES}, got {dims}")
+        hidden = parse_hidden(dims[1:-1])
+    else:
+        hidden = parse_hidden(config.get("hidden", "128"))
+    dims = [N_INPUTS] + hidden + [N_CLASSES]
+    activation = config.get("activation", "relu")
+    if activation not in HIDDEN_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {activation!r}")
+    optimizer = config.get("optimizer", "adam")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    lr = config.get("learning_rate", 0.001)
+    try:
+        lr_value = float(lr)
+    except (TypeError, ValueError):
+        raise ValueError(f"learning rate must be a number, got {lr!r}") from None
+    if not math.isfinite(lr_value) or not 0 < lr_value <= 100:
+        raise ValueError(f"learning rate must be a number above 0 and at most 100, got {lr!r}")
+    dataset = config.get("dataset", "small")
+    if dataset not in ("small", "full"):
+        raise ValueError(f"data set must be 'small' or 'full', got {dataset!r}")
+    n_train = _dataset(dataset)["train"][1].shape[0]
+    train_size = _whole(config, "train_size", 1, n_train, "training-set size") if "train_size" in config else n_train
+    epochs = _whole(config, "epochs", 1, MAX_EPOCHS, "epochs") if "epochs" in config else 2
+    batch_size = _whole(config, "batch_size", 0, n_train, "batch size") if "batch_size" in config else 128
+    if batch_size == 0 or batch_size >= train_size:
+        if train_size > MAX_FULL_BATCH:
+            raise ValueError(f"full-batch training (batch size 0) is limited to {MAX_FULL_BATCH:,} images in the "
+                             f"browser; choose a batch size such as 128")
+    seed = _whole(config, "seed", 0, 2**32 - 1, "seed") if "seed" in config else 0
+    eval_every = _whole(config, "eval_every", 1, MAX_EPOCHS, "evaluate every") if "eval_every" in config else 1
+    tc = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr_value,
+                     schedule=config.get("schedule", "constant"), seed=seed, eval_every=eval_every).validated()
+    return dims, activation, dataset, train_size, tc
+
+
+def start_training(config):
+    """Check the settings and start a run (any run in progress is dropped); return its summary.
+
+    config: {'hidden': '128' | [128], 'activation', 'optimizer', 'learning_rate', 'epochs',
+    'batch_size' (0: full batch), 'train_size', 'seed', 'dataset', 'eval_every'}.
+    Raises ValueError on a bad value; nothing is changed then.
+    """
+    dims, activation, dataset, train_size, tc = check_config(config)
+    d = _dataset(dataset)
+    images, labels = d["train"]
+    X, y = images[:train_size].T, labels[:train_size]
+    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    # Test evaluation is done here, chunk by chunk, between batches (not inside the generator).
+    gen = net.train(X, y, tc)
+    start = next(gen)
+    batches = start["batches"]
+    _state["run"] = {
+        "net": net, "gen": gen, "config": tc, "dataset": dataset, "train_size": train_size,
+        "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
+        "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
+        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+    }
+    return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
+            "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict()}
+
+
+def _eval_chunk_size(dims):
+    macs = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    return max(100, int(EVAL_MACS / macs))
+
+
+def _begin_eval(run, event):
+    images, labels = _dataset(run["dataset"])["test"]
+    run["pending_eval"] = {"event": event, "pos": 0, "pred": np.empty(labels.shape[0], np.int64),
+                           "conf": np.empty(labels.shape[0], np.float32), "loss": 0.0,
+                           "chunk": _eval_chunk_size(run["dims"])}
+
+
+def _continue_eval(run):
+    """Evaluate one chunk of the test set; return the completed epoch event when finished."""
+    ev = run["pending_eval"]
+    images, labels = _dataset(run["dataset"])["test"]
+    i, j = ev["pos"], min(ev["pos"] + ev["chunk"], labels.shape[0])
+    P = run["net"].forward(images[i:j].T)
+    ev["pred"][i:j] = P.argmax(axis=0)
+    ev["conf"][i:j] = P.max(axis=0)
+    p = P[labels[i:j], np.arange(j - i)]
+    ev["loss"] += float(-np.log(np.maximum(p, np.finfo(P.dtype).tiny)).sum())
+    ev["pos"] = j
+    if j < labels.shape[0]:
+        return None
+    run["pending_eval"] = None
+    event = ev["event"]
+    m = labels.shape[0]
+    event["test_acc"] = float(np.count_nonzero(ev["pred"] == labels) / m)
+    event["test_loss"] = ev["loss"] / m
+    run["test_eval"] = (run["dataset"], ev["pred"], ev["conf"])
+    return event
+
+
+def _epoch_out(run, event):
+    e = {k: event.get(k) for k in ("epoch", "epochs", "loss", "train_acc", "test_acc", "test_loss")}
+    for k in ("loss", "train_acc", "test_acc", "test_loss"):
+        e[k] = _finite(e[k]) if e[k] is not None else None
+    e["step"] = run["step"]
+    run["last_epoch"] = e
+    if e["test_acc"] is not None:
+        run["best_test"] = e["test_acc"]
+    return e
+
+
+def _finish(run, done):
+    """End of a run: its network becomes the current model."""
+    net = run["net"]
+    last = run["last_epoch"] or {}
+    if done["reason"] == "diverged" and not last:
+        # diverged before its first epoch ended: nothing good was learned, keep the previous model
+        run["done"] = done
+        _state["run"] = None
+        return model_info()
+    net.metadata = {"name": "trained", "dimensions": run["dims"], "hidden_activation": run["activation"],
+                    "config": run["config"].to_dict(), "dataset": run["dataset"], "train_size": run["train_size"],
+                    "epochs_run": last.get("epoch", 0), "test_acc": run.get("best_test"), "end": done["reason"]}
+    info = _set_model(net, "trained")
+    te = run.get("test_eval")
+    if te is not None and done["reason"] != "diverged" and last.get("test_acc") is not None:
+        _state["last_eval"] = te
+    run["done"] = done
+    _state["run"] = None
+    return info
+
+
+def step(budget_ms=60):
+    """Run the training for about budget_ms milliseconds (at least one batch or one evaluation chunk).
+
+    Returns {'losses': [[step, loss], ...], 'epochs': [epoch events], 'done': None or
+    {'reason', 'message', 'model'}, 'step', 'total_steps', 'epoch', 'samples_per_s', 'elapsed_s',
+    'evaluating': bool}.
+    """
+    run = _state["run"]
+    if run is None:
+        raise ValueError("no training run is in progress")
+    deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
+    losses, epochs, done = [], [], None
+    tc = run["config"]
+    while True:
+        if run["pending_eval"] is not None:
+            event = _continue_eval(run)
+            if event is not None:
+                epochs.append(_epoch_out(run, event))
+        else:
+            event = next(run["gen"], None)
+            if event is None:
+                event = {"type": "done", "reason": "completed", "message": "training completed"}
+            kind = event["type"]
+            if kind == "batch":
+                run["step"] = event["step"]
+                run["epoch"] = event["epoch"]
+                run["samples_per_s"] = event["samples_per_s"]
+                losses.append([event["step"], _finite(event["loss"])])
+            elif kind == "epoch":
+                run["samples_per_s"] = event["samples_per_s"]
+                if event["epoch"] % tc.eval_every == 0 or event["epoch"] == tc.epochs:
+                    _begin_eval(run, event)
+                else:
+                    epochs.append(_epoch_out(run, event))
+            elif kind == "done":
+                info = _finish(run, event)
+                done = {"reason": event["reason"], "message": event["message"], "model": info}
+        if done is not None or time.perf_counter() >= deadline:
+            break
+    return {"losses": losses, "epochs": epochs, "done": done, "step": run["step"],
+            "total_steps": run["total_steps"], "epoch": run["epoch"], "epochs_total": tc.epochs,
+            "batches": run["batches"], "samples_per_s": run["samples_per_s"],
+            "elapsed_s": time.perf_counter() - run["started"],
+            "evaluating": run["pending_eval"] is not None and done is None}
+
+
+def stop_training():
+    """Stop the run in progress; the model trained so far (its last good epoch) becomes current.
+
+    Returns {'model': info, 'stopped': bool}.
+    """
+    run = _state["run"]
+    if run is None:
+        return {"model": model_info(), "stopped": False}
+    net = run["net"]
+    run["gen"].close()
+    if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
+        _state["run"] = None
+        return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
+    run["test_eval"] = None
+    info = _finish(run, {"reason": "stopped", "message": "stopped"})
+    return {"model": info, "stopped": True}
+
+
+def training():
+    return _state["run"] is not None
+
+
+# ---- analysis -------------------------------------------------------------------------------
+
+
+def _test_eval(name):
+    if _state["last_eval"] is not None and _state["last_eval"][0] == name:
+        return _state["last_eval"]
+    images, labels = _dataset(name)["test"]
+    P = _current().forward(images.T)
+    te = (name, P.argmax(axis=0), P.max(axis=0))
+    _state["last_eval"] = te
+    return te
+
+
+def misclassified(k=24, name=None):
+    """Up to k test images the current model gets wrong: {'items': [{image, true, predicted,
+    confidence}], 'errors', 'total', 'accuracy', 'confusion': 10x10 counts}."""
+    name = name or ("full" if "full" in _state["datasets"] and _state["model_info"].get("name") == "trained"
+                    and _state.get("last_eval") and _state["last_eval"][0] == "full" else "small")
+    if name not in _state["datasets"]:
+        name = next(iter(_state["datasets"]))
+    images, labels = _dataset(name)["test"]
+    _, pred, conf = _test_eval(name)
+    wrong = np.flatnonzero(pred != labels)
+    k = max(0, min(int(k), 100))
+    # the most confident mistakes first: they are the most telling
+    chosen = wrong[np.argsort(-conf[wrong], kind="stable")[:k]]
+    confusion = np.zeros((N_CLASSES, N_CLASSES), np.int64)
+    np.add.at(confusion, (labels.astype(np.int64), pred), 1)
+    return {"items": [{"image": images[i].tolist(), "true": int(labels[i]), "predicted": int(pred[i]),
+                       "confidence": round(float(conf[i]), 4)} for i in chosen],
+            "errors": int(wrong.size), "total": int(labels.shape[0]),
+            "accuracy": float(1 - wrong.size / labels.shape[0]), "confusion": confusion.tolist(), "dataset": name}
+
+
+def first_layer(n=32):
+    """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles)."""
+    W = _current().parameters["W1"]
+    rows = W[: max(0, min(int(n), W.shape[0]))].astype(np.float64)
+    scale = np.abs(rows).max(axis=1, keepdims=True)
+    scale[scale == 0] = 1
+    return {"tiles": np.round(rows / scale, 3).tolist()}
+
+
+def use_default_model():
+    """Make the site's default model the current one again."""
+    if _state["default"] is None:
+        raise ValueError("the default model is not loaded")
+    return _set_model(_state["default"], "default")

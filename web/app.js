@@ -1,0 +1,314 @@
+// Wiring: the worker client, the drawing pad, the training form and the charts.
+// The main thread never runs Python; every request to the worker is asynchronous.
+
+import { createClient } from './client.js';
+import { createPad } from './draw.js';
+import * as ui from './ui.js';
+
+const { dom } = ui;
+
+const PRESETS = {
+  fast: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '2', batch_size: '64',
+          train_size: '5000', seed: '0', dataset: 'small' },
+  seed: { hidden: '45', activation: 'relu', optimizer: 'gd', learning_rate: '0.0075', epochs: '2000', batch_size: '0',
+          train_size: '5000', seed: '2', dataset: 'small' },
+};
+const FULL_BATCH_EVAL_EVERY = 100; // full batch: each epoch is one iteration; test every 100
+const MAX_POINTS = 3000;
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const client = createClient(worker);
+const app = { ready: false, state: 'disabled', run: null };
+window.pynet = app; // for tests and the curious: state only, no functions that run code
+
+// ---- start-up -----------------------------------------------------------------------------
+
+client.on('status', ui.setStatus);
+ui.buildBars();
+ui.clearPrediction();
+ui.fillForm(PRESETS.fast);
+ui.setTraining('disabled');
+ui.resetLive();
+const charts = makeCharts();
+
+client.request('ready').then(async (info) => {
+  app.ready = true;
+  app.readySeconds = info.seconds;
+  ui.setTraining('idle');
+  ui.showModel(info.model);
+  dom.download.disabled = false;
+  dom.upload.disabled = false;
+  dom.resetModel.disabled = false;
+  if (!pad.isEmpty()) predictNow();
+  ui.showSamples(await client.request('samples', { n: 24 }));
+  await refreshAnalysis();
+}).catch((e) => ui.setStatus({ phase: 'failed', message: `Start-up failed: ${e.message}`, fraction: 0 }));
+
+// ---- drawing and prediction ---------------------------------------------------------------
+
+let predicting = false;
+let again = false;
+
+async function predictNow() {
+  if (!app.ready) return;
+  if (predicting) { again = true; return; }
+  predicting = true;
+  try {
+    const { pixels, width, height } = pad.pixels();
+    const result = await client.request('predict', { pixels, width, height }, [pixels.buffer]);
+    ui.showPrediction(result);
+    app.predictions = (app.predictions || 0) + 1;
+  } catch (e) {
+    ui.trainMessage(`Could not read the drawing: ${e.message}`, 'error');
+  } finally {
+    predicting = false;
+    if (again) { again = false; predictNow(); }
+  }
+}
+
+const pad = createPad(dom.draw, { onDraw: predictNow, onEnd: predictNow, lineWidth: 20 });
+dom.clear.addEventListener('click', () => { pad.clear(); ui.clearPrediction(); });
+
+// ---- training -----------------------------------------------------------------------------
+
+dom.preset.addEventListener('change', () => {
+  if (PRESETS[dom.preset.value]) ui.fillForm(PRESETS[dom.preset.value]);
+  ui.formMessage('', 'ok');
+});
+for (const el of Object.values(ui.FIELDS)) {
+  el.addEventListener('input', () => {
+    const values = ui.readForm();
+    const match = Object.entries(PRESETS).find(([, p]) => Object.keys(p).every((k) => String(p[k]) === values[k]));
+    dom.preset.value = match ? match[0] : 'custom';
+  });
+}
+
+const FIELD_OF = [
+  [/^hidden layers/, 'hidden'], [/^learning rate/, 'learning_rate'], [/^epochs/, 'epochs'],
+  [/^(batch size|full-batch)/, 'batch_size'], [/^training-set size/, 'train_size'], [/^seed/, 'seed'],
+  [/^activation/, 'activation'], [/^optimizer/, 'optimizer'], [/^data set/, 'dataset'],
+];
+
+dom.form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (app.state !== 'idle') return;
+  const values = ui.readForm();
+  const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
+  setState('starting');
+  ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
+  try {
+    const summary = await client.request('train', { config });
+    beginRun(summary);
+    ui.formMessage('', 'ok');
+    setState('running');
+  } catch (e) {
+    const field = FIELD_OF.find(([re]) => re.test(e.message));
+    ui.formMessage(`Not started: ${e.message}.`, 'error', field && field[1]);
+    setState('idle');
+  }
+});
+
+dom.pause.addEventListener('click', async () => {
+  if (app.state === 'running') {
+    setState('paused');
+    await client.request('pause');
+    ui.trainMessage('Paused. Drawing still works with the current model.');
+  } else if (app.state === 'paused') {
+    setState('running');
+    ui.trainMessage('');
+    await client.request('resume');
+  }
+});
+
+dom.stop.addEventListener('click', () => {
+  if (app.state === 'running' || app.state === 'paused') client.request('stop').catch(() => {});
+});
+
+function setState(state) {
+  app.state = state;
+  ui.setTraining(state);
+}
+
+function beginRun(summary) {
+  app.run = { ...summary, started: performance.now(), lastEpoch: null };
+  charts.reset();
+  ui.resetLive();
+  ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
+  const c = summary.config;
+  const what = c.batch_size === 0 || c.batch_size >= summary.train_size
+    ? `${c.epochs.toLocaleString()} full-batch iterations` : `${c.epochs} epochs of ${summary.batches} batches`;
+  ui.trainMessage(`Training ${summary.dimensions.join('-')} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
+    + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
+}
+
+client.on('progress', (r) => {
+  if (!app.run) return;
+  app.run.step = r.step;
+  for (const [x, y] of r.losses) charts.addLoss(x, y);
+  let trainAcc; let testAcc;
+  for (const e of r.epochs) {
+    charts.addEpoch(e);
+    trainAcc = e.train_acc;
+    if (e.test_acc !== null) testAcc = e.test_acc;
+  }
+  ui.showAccuracy(trainAcc, testAcc);
+  const perStep = r.step ? r.elapsed_s / r.step : NaN;
+  ui.showProgress({ step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s,
+                    etaS: perStep * (r.total_steps - r.step), evaluating: r.evaluating });
+  app.progress = { step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s, elapsed: r.elapsed_s };
+  charts.draw();
+});
+
+client.on('trained', async ({ reason, message, model }) => {
+  setState('idle');
+  charts.draw(true);
+  const acc = app.run && charts.lastTest();
+  app.run = null;
+  app.runs = (app.runs || 0) + 1;
+  app.lastEnd = reason;
+  if (reason === 'completed') {
+    ui.trainMessage(`Done${acc !== null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
+      + 'The trained model now reads your drawings.', 'ok');
+  } else if (reason === 'stopped') {
+    ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped: the model trained so far now reads your drawings.', '');
+  } else {
+    ui.trainMessage(`The run ended: ${message}.`, 'error');
+  }
+  if (model) ui.showModel(model);
+  if (!pad.isEmpty()) predictNow();
+  await refreshAnalysis();
+});
+
+async function refreshAnalysis() {
+  try {
+    ui.showMistakes(await client.request('misclassified', { k: 24 }));
+    ui.showWeights(await client.request('firstLayer', { n: 32 }));
+  } catch (e) {
+    dom.errorsSummary.textContent = `Could not evaluate the model: ${e.message}`;
+  }
+}
+
+// ---- model file ---------------------------------------------------------------------------
+
+dom.download.addEventListener('click', async () => {
+  try {
+    const bytes = await client.request('saveModel');
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = 'pynet-model.npz';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    ui.modelMessage('Model saved as pynet-model.npz.', 'ok');
+  } catch (e) {
+    ui.modelMessage(`Could not save the model: ${e.message}`);
+  }
+});
+
+dom.upload.addEventListener('change', async () => {
+  const file = dom.upload.files[0];
+  if (!file) return;
+  try {
+    if (file.size > 64 * 1024 * 1024) throw new Error('the file is larger than 64 MB');
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const info = await client.request('loadModel', { bytes }, [bytes.buffer]);
+    ui.showModel(info);
+    ui.modelMessage(`Loaded ${file.name}: it now reads your drawings.`, 'ok');
+    if (!pad.isEmpty()) predictNow();
+    refreshAnalysis();
+  } catch (e) {
+    ui.modelMessage(`Refused ${file.name}: ${e.message}. The previous model is still in use.`);
+  } finally {
+    dom.upload.value = '';
+  }
+});
+
+dom.resetModel.addEventListener('click', async () => {
+  const info = await client.request('useDefault');
+  ui.showModel(info);
+  ui.modelMessage('The default model is in use again.', 'ok');
+  if (!pad.isEmpty()) predictNow();
+  refreshAnalysis();
+});
+
+// ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------
+
+function makeCharts() {
+  const loss = { x: [], y: [] };
+  const acc = { x: [], train: [], test: [] };
+  let lossPlot = null;
+  let accPlot = null;
+  let timer = null;
+  let dirty = false;
+  const Plot = window.uPlot;
+
+  function size(el) {
+    return { width: Math.max(200, el.clientWidth), height: 200 };
+  }
+  if (Plot) {
+    lossPlot = new Plot({
+      ...size(dom.loss), legend: { show: false }, cursor: { show: false },
+      scales: { x: { time: false } },
+      axes: [{ label: 'step', size: 40 }, { size: 45 }],
+      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } }],
+    }, [[], []], dom.loss);
+    accPlot = new Plot({
+      ...size(dom.accChart), legend: { show: true }, cursor: { show: false },
+      scales: { x: { time: false }, y: { range: [0, 1] } },
+      axes: [{ label: 'epoch', size: 40 }, { size: 45, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5, points: { show: false } },
+               { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
+    }, [[], [], []], dom.accChart);
+    new ResizeObserver(() => {
+      lossPlot.setSize(size(dom.loss));
+      accPlot.setSize(size(dom.accChart));
+    }).observe(dom.loss);
+  }
+
+  function decimate() {
+    const nx = []; const ny = [];
+    for (let i = 0; i + 1 < loss.x.length; i += 2) { nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); }
+    loss.x = nx; loss.y = ny;
+  }
+
+  function render() {
+    timer = null;
+    if (!dirty) return;
+    dirty = false;
+    lossPlot?.setData([loss.x, loss.y]);
+    accPlot?.setData([acc.x, acc.train, acc.test]);
+  }
+
+  return {
+    reset() {
+      loss.x = []; loss.y = []; acc.x = []; acc.train = []; acc.test = [];
+      dirty = true;
+      render();
+    },
+    addLoss(x, y) {
+      if (y === null) return;
+      loss.x.push(x); loss.y.push(y);
+      if (loss.x.length > MAX_POINTS) decimate();
+      dirty = true;
+    },
+    addEpoch(e) {
+      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.test.push(e.test_acc);
+      if (acc.x.length > MAX_POINTS) {
+        const keep = (_, i) => i % 2 === 1 || acc.test[i] !== null;
+        const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
+        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]); acc.test = idx.map((i) => acc.test[i]);
+      }
+      dirty = true;
+    },
+    lastTest() {
+      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] !== null) return acc.test[i];
+      return null;
+    },
+    draw(now = false) {
+      dirty = true;
+      if (now) { clearTimeout(timer); render(); } else if (!timer) timer = setTimeout(render, 250);
+    },
+  };
+}

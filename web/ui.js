@@ -1,0 +1,209 @@
+// DOM only: every element is looked up once here; app.js calls these functions.
+
+const $ = (id) => document.getElementById(id);
+
+export const dom = {
+  status: $('status'), loadProgress: $('load-progress'),
+  draw: $('draw'), clear: $('clear'), modelName: $('model-name'),
+  prediction: $('prediction'), probabilities: $('probabilities'), seen: $('seen'),
+  form: $('train-form'), preset: $('preset'), hidden: $('hidden'), activation: $('activation'),
+  optimizer: $('optimizer'), lr: $('lr'), epochs: $('epochs'), batch: $('batch'), trainSize: $('train-size'),
+  seed: $('seed'), dataset: $('dataset'), formMessage: $('form-message'),
+  train: $('train'), pause: $('pause'), stop: $('stop'),
+  progress: $('progress'), progressText: $('progress-text'), step: $('step'), speed: $('speed'), eta: $('eta'),
+  trainAcc: $('train-acc'), testAcc: $('test-acc'), trainMessage: $('train-message'),
+  loss: $('loss'), accChart: $('acc-chart'),
+  samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
+  confusion: $('confusion'), weights: $('weights'),
+  modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'),
+  modelMessage: $('model-message'),
+};
+
+export const FIELDS = {
+  hidden: dom.hidden, activation: dom.activation, optimizer: dom.optimizer, learning_rate: dom.lr,
+  epochs: dom.epochs, batch_size: dom.batch, train_size: dom.trainSize, seed: dom.seed, dataset: dom.dataset,
+};
+
+export function setStatus({ phase, message, fraction }) {
+  dom.status.textContent = message;
+  dom.status.dataset.phase = phase;
+  dom.loadProgress.value = fraction ?? 0;
+  dom.loadProgress.hidden = phase === 'ready';
+}
+
+// ---- prediction -------------------------------------------------------------------------
+
+const bars = [];
+export function buildBars() {
+  for (let d = 0; d < 10; d++) {
+    const li = document.createElement('li');
+    li.innerHTML = `<span class="digit">${d}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span>`;
+    li.setAttribute('aria-label', `digit ${d}`);
+    dom.probabilities.append(li);
+    bars.push({ li, fill: li.querySelector('.fill'), pct: li.querySelector('.pct') });
+  }
+}
+
+export function showPrediction({ probabilities, digit, image28 }) {
+  dom.prediction.textContent = digit === null || digit === undefined ? '–' : String(digit);
+  probabilities.forEach((p, d) => {
+    const b = bars[d];
+    b.fill.style.width = `${(p * 100).toFixed(1)}%`;
+    b.pct.textContent = digit === null ? '–' : `${(p * 100).toFixed(p >= 0.995 || p < 0.0005 ? 0 : 1)}%`;
+    b.li.classList.toggle('top', d === digit);
+  });
+  if (image28) paintGray(dom.seen, image28, 1);
+}
+
+export function clearPrediction() {
+  showPrediction({ probabilities: new Array(10).fill(0), digit: null, image28: new Array(784).fill(0) });
+}
+
+// values: 784 numbers; scale: 1 for 0..1 floats, 255 for uint8
+export function paintGray(canvas, values, scale) {
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.max(0, Math.min(255, Math.round((values[i] / scale) * 255)));
+    image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = v;
+    image.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function tile(values, caption, wrong) {
+  const fig = document.createElement('figure');
+  fig.className = 'tile';
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 28;
+  paintGray(canvas, values, 255);
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption;
+  if (wrong) cap.className = 'wrong';
+  fig.append(canvas, cap);
+  return fig;
+}
+
+export function showSamples({ images, labels }) {
+  dom.samples.replaceChildren(...images.map((img, i) => {
+    const t = tile(img, String(labels[i]));
+    t.setAttribute('aria-label', `a training image labelled ${labels[i]}`);
+    return t;
+  }));
+}
+
+export function showMistakes({ items, errors, total, accuracy, confusion, dataset }) {
+  dom.errorsSummary.textContent = `The current model gets ${errors.toLocaleString()} of ${total.toLocaleString()} test images wrong `
+    + `(${(accuracy * 100).toFixed(2)}% right${dataset === 'full' ? '' : ''}). The most confident mistakes, as true → predicted:`;
+  dom.mistakes.replaceChildren(...items.map((it) => {
+    const t = tile(it.image, `${it.true} → ${it.predicted}`, true);
+    t.title = `true ${it.true}, predicted ${it.predicted} with ${(it.confidence * 100).toFixed(0)}% confidence`;
+    t.setAttribute('aria-label', t.title);
+    return t;
+  }));
+  const max = Math.max(...confusion.flatMap((row, i) => row.filter((_, j) => j !== i)), 1);
+  const head = '<tr><th scope="col">t\\p</th>' + confusion.map((_, j) => `<th scope="col">${j}</th>`).join('') + '</tr>';
+  const rows = confusion.map((row, i) => `<tr><th scope="row">${i}</th>` + row.map((n, j) => {
+    const shade = i === j ? 'rgba(29,122,60,0.18)' : `rgba(179,38,30,${(0.6 * n / max).toFixed(2)})`;
+    return `<td data-shade="${shade}">${n}</td>`;
+  }).join('') + '</tr>').join('');
+  dom.confusion.innerHTML = head + rows;
+  for (const td of dom.confusion.querySelectorAll('td')) td.style.background = td.dataset.shade;
+}
+
+export function showWeights({ tiles }) {
+  dom.weights.replaceChildren(...tiles.map((w) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 28;
+    const ctx = canvas.getContext('2d');
+    const image = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = w[i];
+      const a = Math.round(Math.abs(v) * 255);
+      image.data[4 * i] = v > 0 ? 255 : 255 - a;
+      image.data[4 * i + 1] = 255 - a;
+      image.data[4 * i + 2] = v < 0 ? 255 : 255 - a;
+      image.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(image, 0, 0);
+    return canvas;
+  }));
+}
+
+// ---- training form ----------------------------------------------------------------------
+
+export function readForm() {
+  const out = {};
+  for (const [key, el] of Object.entries(FIELDS)) out[key] = el.value.trim();
+  return out;
+}
+
+export function fillForm(values) {
+  for (const [key, el] of Object.entries(FIELDS)) if (key in values) el.value = String(values[key]);
+}
+
+export function formMessage(text, kind = 'error', field = null) {
+  dom.formMessage.textContent = text;
+  dom.formMessage.className = `message ${kind}`;
+  for (const el of Object.values(FIELDS)) el.removeAttribute('aria-invalid');
+  if (field && FIELDS[field]) FIELDS[field].setAttribute('aria-invalid', 'true');
+}
+
+export function setTraining(state) { // 'idle' | 'running' | 'paused' | 'starting' | 'disabled'
+  const running = state === 'running' || state === 'paused';
+  dom.train.disabled = state !== 'idle';
+  dom.pause.disabled = !running;
+  dom.stop.disabled = !running;
+  dom.pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
+  dom.pause.setAttribute('aria-pressed', String(state === 'paused'));
+  for (const el of [dom.preset, ...Object.values(FIELDS)]) el.disabled = running || state === 'starting';
+  dom.form.dataset.state = state;
+}
+
+const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+
+export function formatSeconds(s) {
+  if (!Number.isFinite(s)) return '–';
+  if (s < 60) return `${Math.ceil(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+export function showProgress({ step, total, samplesPerS, etaS, evaluating }) {
+  const f = total ? step / total : 0;
+  dom.progress.value = f;
+  dom.progressText.textContent = `${(f * 100).toFixed(f < 0.1 && f > 0 ? 1 : 0)}%`;
+  dom.step.textContent = `${step.toLocaleString()} / ${total.toLocaleString()}`;
+  dom.speed.textContent = samplesPerS ? Math.round(samplesPerS).toLocaleString() : '–';
+  dom.eta.textContent = evaluating && step >= total ? 'testing…' : formatSeconds(etaS);
+}
+
+export function showAccuracy(trainAcc, testAcc) {
+  if (trainAcc !== undefined) dom.trainAcc.textContent = pct(trainAcc);
+  if (testAcc !== undefined) dom.testAcc.textContent = pct(testAcc);
+}
+
+export function resetLive() {
+  showProgress({ step: 0, total: 0, samplesPerS: 0, etaS: NaN });
+  dom.progressText.textContent = '0%';
+  dom.step.textContent = '–';
+  dom.trainAcc.textContent = '–';
+  dom.testAcc.textContent = '–';
+}
+
+export function trainMessage(text, kind = '') {
+  dom.trainMessage.textContent = text;
+  dom.trainMessage.className = `message ${kind}`;
+}
+
+export function modelMessage(text, kind = 'error') {
+  dom.modelMessage.textContent = text;
+  dom.modelMessage.className = `message ${kind}`;
+}
+
+export function showModel(info) {
+  const acc = info.test_acc === null || info.test_acc === undefined ? '' : `, ${(info.test_acc * 100).toFixed(1)}% on test`;
+  const label = `${info.name} model ${info.dimensions.join('-')} (${info.hidden_activation}${acc})`;
+  dom.modelName.textContent = `Model: ${info.name} ${info.dimensions.join('-')}`;
+  dom.modelInfo.textContent = `In use: the ${label}.`;
+}

@@ -1,0 +1,176 @@
+// The Web Worker: runs Pyodide, NumPy and pynet. The page never runs Python.
+//
+// Messages in:  {id, type, payload}      (see the switch in handle())
+// Replies:      {id, type: 'result' | 'error', payload}
+// Unprompted:   {type: 'status', payload: {phase, message, fraction}}   during start-up
+//               {type: 'progress', payload: <bridge.step() summary>}    during training
+//               {type: 'trained', payload: {reason, message, model}}    when a run ends
+//
+// Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
+// event loop, so pause, stop and predict messages are answered without SharedArrayBuffer.
+
+import { loadPyodide } from './pyodide/pyodide.mjs';
+
+const STEP_MS = 60;
+const site = new URL('./', import.meta.url);
+let pyodide = null;
+let bridge = null;
+
+function status(phase, message, fraction) {
+  postMessage({ type: 'status', payload: { phase, message, fraction } });
+}
+
+async function fetchBytes(path) {
+  const response = await fetch(new URL(path, site));
+  if (!response.ok) throw new Error(`could not load ${path}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+// Call a bridge function; convert its Python result to plain JS and free the proxy.
+function call(name, ...args) {
+  const result = bridge[name](...args);
+  if (result && typeof result.toJs === 'function') {
+    const js = result.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
+    result.destroy();
+    return js;
+  }
+  return result;
+}
+
+async function start() {
+  const t0 = performance.now();
+  status('runtime', 'Loading the Python runtime…', 0.05);
+  const buildInfo = fetch(new URL('build.json', site)).then((r) => r.json());
+  pyodide = await loadPyodide({ indexURL: new URL('pyodide/', site).href });
+  status('numpy', 'Loading NumPy…', 0.45);
+  await pyodide.loadPackage('numpy', { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
+  status('pynet', 'Installing pynet…', 0.7);
+  const info = await buildInfo;
+  await pyodide.loadPackage(new URL(info.pynet_wheel, site).href, { messageCallback: () => {} });
+  bridge = pyodide.pyimport('pynet.bridge');
+  status('data', 'Loading the default model and 5,000 training images…', 0.8);
+  const [model, small] = await Promise.all([fetchBytes('models/default.npz'), fetchBytes('data/mnist-small.npz')]);
+  const modelInfo = call('load_default_model', model);
+  const dataset = call('load_dataset', 'small', small);
+  const seconds = (performance.now() - t0) / 1000;
+  status('ready', 'Ready', 1);
+  return { model: modelInfo, dataset, seconds, version: info.version };
+}
+
+const ready = start();
+ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
+
+// ---- training loop ----------------------------------------------------------------------
+
+const run = { active: false, paused: false, resume: null };
+
+// Yield to the event loop (a message task, not setTimeout's 4 ms clamp).
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldNow = () => new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
+
+async function trainLoop() {
+  while (run.active) {
+    if (run.paused) {
+      await new Promise((resolve) => { run.resume = resolve; });
+      continue;
+    }
+    let r;
+    try {
+      r = call('step', STEP_MS);
+    } catch (e) {
+      run.active = false;
+      postMessage({ type: 'trained', payload: { reason: 'error', message: pyError(e), model: call('model_info') } });
+      return;
+    }
+    postMessage({ type: 'progress', payload: r });
+    if (r.done) {
+      run.active = false;
+      postMessage({ type: 'trained', payload: r.done });
+      return;
+    }
+    await yieldNow();
+  }
+}
+
+function pyError(e) {
+  // A Python ValueError reaches JS as a PythonError whose message ends with "ValueError: <text>".
+  const text = String(e && e.message || e);
+  const m = text.match(/(?:ValueError|TypeError): ([\s\S]*?)\s*$/);
+  return m ? m[1] : text.split('\n').filter(Boolean).pop();
+}
+
+// ---- requests ---------------------------------------------------------------------------
+
+async function handle(type, p) {
+  if (type === 'ready') return ready;
+  await ready;
+  switch (type) {
+    case 'predict':
+      return call('predict', p.pixels, p.width, p.height);
+    case 'samples':
+      return call('samples', p.n ?? 24, p.dataset ?? 'small', p.split ?? 'train', p.start ?? 0);
+    case 'loadDataset': {
+      if (call('has_dataset', p.name)) return call('dataset_summary', p.name);
+      const bytes = await fetchBytes(`data/mnist-${p.name}.npz`);
+      return call('load_dataset', p.name, bytes);
+    }
+    case 'train': {
+      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
+        await handle('loadDataset', { name: p.config.dataset });
+      }
+      const summary = call('start_training', pyodide.toPy(p.config));
+      run.active = true;
+      run.paused = false;
+      trainLoop();
+      return summary;
+    }
+    case 'pause':
+      run.paused = run.active;
+      return { paused: run.paused };
+    case 'resume':
+      run.paused = false;
+      if (run.resume) { run.resume(); run.resume = null; }
+      return { paused: false };
+    case 'stop': {
+      const wasActive = run.active;
+      run.active = false;
+      run.paused = false;
+      if (run.resume) { run.resume(); run.resume = null; }
+      const r = call('stop_training');
+      if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'Training stopped; the model trained so far is in use.', model: r.model } });
+      return r;
+    }
+    case 'misclassified':
+      return call('misclassified', p.k ?? 24);
+    case 'firstLayer':
+      return call('first_layer', p.n ?? 32);
+    case 'useDefault':
+      return call('use_default_model');
+    case 'modelInfo':
+      return call('model_info');
+    case 'saveModel': {
+      const proxy = bridge.save_model();
+      const bytes = proxy.toJs();
+      proxy.destroy();
+      return bytes;
+    }
+    case 'loadModel':
+      return call('load_model', p.bytes);
+    default:
+      throw new Error(`unknown request ${type}`);
+  }
+}
+
+onmessage = async (event) => {
+  const { id, type, payload } = event.data;
+  try {
+    const result = await handle(type, payload || {});
+    const transfer = result instanceof Uint8Array ? [result.buffer] : [];
+    postMessage({ id, type: 'result', payload: result }, transfer);
+  } catch (e) {
+    postMessage({ id, type: 'error', payload: { message: pyError(e) } });
+  }
+};
