@@ -20,9 +20,11 @@ serve: $(VENV)/.installed
 site: $(VENV)/.installed
 	$(PY) build/site.py
 
+# PYNET_SLOW=1: "all tests" includes the seed's full 2000-iteration headline run.
 test: $(VENV)/.installed
 	$(PY) build/site.py
-	$(PY) -m pytest -q
+	PYNET_SLOW=1 $(PY) -m pytest -q
+	$(PY) tests/pyodide/run.py
 
 bench: $(VENV)/.installed
 	$(PY) build/site.py

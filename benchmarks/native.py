@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pynet import core, data  # noqa: E402
 from pynet.cli import DEFAULTS  # noqa: E402
-from pynet.model import Network, TrainConfig  # noqa: E402
+from pynet.model import L_layer_model, Network, TrainConfig  # noqa: E402
 
 FAST_5K = {"dims": [784, 128, 10], "config": TrainConfig(epochs=3, batch_size=64, optimizer="adam", learning_rate=0.003)}
 
@@ -94,7 +94,7 @@ def main():
         train_x, train_y, test_x, test_y = data.data_wrapper()
         X, Y = train_x[:, :5000], train_y[:, :5000]
         start = time.perf_counter()
-        parameters = core.L_layer_model(X, Y, [784, 45, 10], 0.0075, 2000)
+        parameters = L_layer_model(X, Y, [784, 45, 10], 0.0075, 2000)
         elapsed = time.perf_counter() - start
         train_acc = core.accuracy(core.predict(X, Y, parameters), Y)
         test_acc = core.accuracy(core.predict(test_x, test_y, parameters), test_y)

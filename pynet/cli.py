@@ -10,7 +10,7 @@ import sys
 import time
 
 from . import core, data, serialize
-from .model import DTYPES, HIDDEN_ACTIVATIONS, Network, TrainConfig
+from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig
 from .optim import OPTIMIZERS, SCHEDULES
 
 # The default recipe: >= 98% test accuracy on the full 50,000 images (see benchmarks/).
@@ -123,7 +123,7 @@ def cmd_seed(args):
     train_x, train_y, test_x, test_y = data.data_wrapper(args.data)
     X, Y = train_x[:, : args.train_size], train_y[:, : args.train_size]
     start = time.perf_counter()
-    parameters = core.L_layer_model(X, Y, [784, 45, 10], learning_rate=0.0075, num_iterations=args.iterations,
+    parameters = L_layer_model(X, Y, [784, 45, 10], learning_rate=0.0075, num_iterations=args.iterations,
                                     print_loss=True)
     elapsed = time.perf_counter() - start
     train_acc = core.accuracy(core.predict(X, Y, parameters), Y)

@@ -1,0 +1,77 @@
+"""The command line: real runs of `python -m pynet` on MNIST, and one-line errors for bad arguments."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pynet import serialize
+
+pytestmark = pytest.mark.skipif(sys.platform == "emscripten", reason="needs subprocess")
+
+
+def pynet_cli(*args):
+    return subprocess.run([sys.executable, "-m", "pynet", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--dims", "784"], "needs an input size and at least one layer"),
+        (["train", "--dims", "784,0,10"], "dimensions[1] must be at least 1"),
+        (["train", "--dims", "784,abc,10"], "comma-separated whole numbers"),
+        (["train", "--dims", "100,10"], "must start with 784"),
+        (["train", "--lr", "0"], "learning rate must be a finite number above 0"),
+        (["train", "--lr", "nan"], "learning rate must be a finite number above 0"),
+        (["train", "--epochs", "0"], "epochs must be a whole number of at least 1"),
+        (["train", "--batch-size", "-5"], "batch_size must be a whole number of at least 0"),
+        (["train", "--train-size", "0"], "--train-size must be between 1 and 50000"),
+        (["train", "--optimizer", "foo"], "invalid choice: 'foo'"),
+        (["evaluate", "/nonexistent/model.npz"], "cannot read /nonexistent/model.npz"),
+    ],
+)
+def test_bad_arguments_give_one_line_error_and_exit_2(args, fragment, mnist_path):
+    result = pynet_cli(*args)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("pynet")]
+    assert fragment in lines[-1], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_log_json_save_and_evaluate(tmp_path, mnist_path):
+    out = tmp_path / "model.npz"
+    result = pynet_cli("train", "--dims", "784,32,10", "--epochs", "2", "--train-size", "5000",
+                       "--batch-size", "64", "--lr", "0.003", "--log-json", "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert set(records[0]) == {"epoch", "loss", "train_acc", "val_acc", "test_acc", "elapsed_s"}
+    assert records[1]["loss"] < records[0]["loss"]
+    assert records[1]["test_acc"] > 0.85
+    net = serialize.load(out)
+    assert net.dimensions == [784, 32, 10]
+    assert net.metadata["test_acc"] == pytest.approx(records[1]["test_acc"])
+
+    evaluated = pynet_cli("evaluate", str(out))
+    assert evaluated.returncode == 0, evaluated.stderr
+    summary = json.loads(evaluated.stdout)
+    assert summary["test_acc"] == pytest.approx(records[1]["test_acc"])
+
+
+def test_evaluate_refuses_a_malformed_model(tmp_path, mnist_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 definitely not a model")
+    result = pynet_cli("evaluate", str(bad))
+    assert result.returncode == 2
+    assert "not a valid pynet model file" in result.stderr
+
+
+def test_seed_command_runs_the_seed_recipe(mnist_path):
+    result = pynet_cli("seed", "--iterations", "101", "--train-size", "1000")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Loss after iteration 0: 2.4")
+    assert lines[1].startswith("Loss after iteration 100: ")
+    assert float(lines[1].split(": ")[1]) < float(lines[0].split(": ")[1])
+    assert any(line.startswith("Accuracy (train): ") for line in lines)
