@@ -224,6 +224,10 @@ class Network:
         m = X.shape[1]
         if m == 0:
             raise ValueError("X has no samples")
+        for name, pair in (("validation", validation), ("test", test)):
+            # an empty set's loss is NaN: early stopping would then find no best model to restore
+            if pair is not None and np.shape(pair[0])[-1:] == (0,):
+                raise ValueError(f"the {name} set has no samples")
         labels = labels_of(Y, self.dimensions[-1], m)
         if X.dtype != np.uint8:
             if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
@@ -334,6 +338,24 @@ class Network:
         return history
 
 
+def _check_seed_data(X, Y, dimensions):
+    """ValueError unless X is (n_0, m) and Y (n_L, m), both numeric and finite.
+
+    Without it, NaN in the data surfaced as "learning rate too high" and a mismatched Y as a
+    NumPy broadcasting error.
+    """
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.ndim != 2 or X.shape[0] != dimensions[0]:
+        raise ValueError(f"X must have shape ({dimensions[0]}, m), samples as columns; got {X.shape}")
+    if Y.shape != (dimensions[-1], X.shape[1]):
+        raise ValueError(f"Y must be one-hot of shape ({dimensions[-1]}, {X.shape[1]}), got {Y.shape}")
+    for name, a in (("X", X), ("Y", Y)):
+        if not np.issubdtype(a.dtype, np.number):
+            raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or inf")
+
+
 def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, print_loss=False,
                   callback=None, seed=2):
     """The seed's training loop: full-batch gradient descent with the seed's own functions.
@@ -346,6 +368,8 @@ def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, p
     Returns: the trained parameters dict.
     """
     learning_rate = check_learning_rate(learning_rate)
+    dimensions = core.check_dimensions(dimensions)
+    _check_seed_data(X, Y, dimensions)
     parameters = core.initialize_parameters(dimensions, seed=seed)
     for i in range(num_iterations):
         HL, memories = core.L_layer_forward(X, parameters)

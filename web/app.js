@@ -8,7 +8,7 @@ import * as ui from './ui.js';
 const { dom } = ui;
 
 const PRESETS = {
-  fast: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '2', batch_size: '64',
+  fast: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '2', batch_size: '128',
           train_size: '5000', seed: '0', dataset: 'small' },
   seed: { hidden: '45', activation: 'relu', optimizer: 'gd', learning_rate: '0.0075', epochs: '2000', batch_size: '0',
           train_size: '5000', seed: '2', dataset: 'small' },
@@ -23,18 +23,24 @@ window.pynet = app; // for tests and the curious: state only, no functions that 
 
 // ---- start-up -----------------------------------------------------------------------------
 
-client.on('status', ui.setStatus);
+const t0 = performance.now();
+app.statusLog = [];
+client.on('status', (st) => {
+  app.statusLog.push([st.phase, Math.round(performance.now() - t0)]);
+  ui.setStatus(st);
+});
 ui.buildBars();
 ui.clearPrediction();
 ui.fillForm(PRESETS.fast);
 ui.setTraining('disabled');
+app.state = 'disabled';
 ui.resetLive();
 const charts = makeCharts();
 
 client.request('ready').then(async (info) => {
   app.ready = true;
   app.readySeconds = info.seconds;
-  ui.setTraining('idle');
+  setState('idle');
   ui.showModel(info.model);
   dom.download.disabled = false;
   dom.upload.disabled = false;
@@ -95,6 +101,7 @@ dom.form.addEventListener('submit', async (event) => {
   const values = ui.readForm();
   const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
   setState('starting');
+  app.run = { started: performance.now() };
   ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
   try {
     const summary = await client.request('train', { config });
@@ -103,6 +110,8 @@ dom.form.addEventListener('submit', async (event) => {
     setState('running');
   } catch (e) {
     const field = FIELD_OF.find(([re]) => re.test(e.message));
+    app.run = null;
+    app.formErrors = (app.formErrors || 0) + 1;
     ui.formMessage(`Not started: ${e.message}.`, 'error', field && field[1]);
     setState('idle');
   }
@@ -121,7 +130,10 @@ dom.pause.addEventListener('click', async () => {
 });
 
 dom.stop.addEventListener('click', () => {
-  if (app.state === 'running' || app.state === 'paused') client.request('stop').catch(() => {});
+  if (app.state === 'running' || app.state === 'paused') {
+    app.stopClickedAt = performance.now();
+    client.request('stop').catch(() => {});
+  }
 });
 
 function setState(state) {
@@ -130,7 +142,7 @@ function setState(state) {
 }
 
 function beginRun(summary) {
-  app.run = { ...summary, started: performance.now(), lastEpoch: null };
+  app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [] };
   charts.reset();
   ui.resetLive();
   ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
@@ -144,12 +156,19 @@ function beginRun(summary) {
 client.on('progress', (r) => {
   if (!app.run) return;
   app.run.step = r.step;
-  for (const [x, y] of r.losses) charts.addLoss(x, y);
+  for (const [x, y] of r.losses) {
+    charts.addLoss(x, y);
+    if (y !== null) (app.run.firstLosses.length < 5 ? app.run.firstLosses : app.run.lastLosses).push(y);
+  }
+  app.run.lastLosses = app.run.lastLosses.slice(-5);
   let trainAcc; let testAcc;
   for (const e of r.epochs) {
     charts.addEpoch(e);
     trainAcc = e.train_acc;
     if (e.test_acc !== null) testAcc = e.test_acc;
+    if (e.test_acc !== null && e.test_acc >= 0.87 && app.run.reached87 === undefined) {
+      app.run.reached87 = (performance.now() - app.run.started) / 1000;
+    }
   }
   ui.showAccuracy(trainAcc, testAcc);
   const perStep = r.step ? r.elapsed_s / r.step : NaN;
@@ -163,6 +182,12 @@ client.on('trained', async ({ reason, message, model }) => {
   setState('idle');
   charts.draw(true);
   const acc = app.run && charts.lastTest();
+  if (app.run) {
+    const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+    app.lastRun = { firstLoss: mean(app.run.firstLosses), lastLoss: mean(app.run.lastLosses), testAcc: acc,
+                    reached87: app.run.reached87 ?? null, seconds: (performance.now() - app.run.started) / 1000,
+                    samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now() };
+  }
   app.run = null;
   app.runs = (app.runs || 0) + 1;
   app.lastEnd = reason;
@@ -251,14 +276,16 @@ function makeCharts() {
     lossPlot = new Plot({
       ...size(dom.loss), legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false } },
-      axes: [{ label: 'step', size: 40 }, { size: 45 }],
+      axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
+             { size: 45 }],
       series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } }],
     }, [[], []], dom.loss);
     accPlot = new Plot({
       ...size(dom.accChart), legend: { show: true }, cursor: { show: false },
       scales: { x: { time: false }, y: { range: [0, 1] } },
-      axes: [{ label: 'epoch', size: 40 }, { size: 45, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
-      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5, points: { show: false } },
+      axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
+             { size: 45, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
                { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
     }, [[], [], []], dom.accChart);
     new ResizeObserver(() => {

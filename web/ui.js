@@ -50,7 +50,7 @@ export function showPrediction({ probabilities, digit, image28 }) {
     const b = bars[d];
     b.fill.style.width = `${(p * 100).toFixed(1)}%`;
     b.pct.textContent = digit === null ? '–' : `${(p * 100).toFixed(p >= 0.995 || p < 0.0005 ? 0 : 1)}%`;
-    b.li.classList.toggle('top', d === digit);
+    b.li.classList.toggle('best', d === digit);
   });
   if (image28) paintGray(dom.seen, image28, 1);
 }

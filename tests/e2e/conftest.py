@@ -1,0 +1,96 @@
+"""Browser tests of the static site: build dist/, serve it under /pynet/ like GitHub Pages,
+and drive it with Playwright's Chromium (or Debian's /usr/bin/chromium when Playwright's own
+browser is not installed)."""
+
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+READY_TIMEOUT_S = 120
+
+
+def _site_module():
+    spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, browser_type):
+    args = dict(browser_type_launch_args)
+    args["args"] = list(args.get("args") or []) + CHROMIUM_ARGS
+    try:
+        own = Path(browser_type.executable_path)
+    except Exception:
+        own = None
+    if browser_type.name == "chromium" and (own is None or not own.exists()):
+        if not Path(SYSTEM_CHROMIUM).exists():
+            pytest.skip("no Chromium: install Playwright's (playwright install chromium) or apt-get install chromium")
+        args["executable_path"] = SYSTEM_CHROMIUM
+    return args
+
+
+@pytest.fixture(scope="session")
+def site_url():
+    """Build dist/ and serve it under /pynet/; the base URL, ending in /pynet/."""
+    site = _site_module()
+    site.build()
+    server = site.serve_in_thread(dist=site.DIST, port=0, base="/pynet/", quiet=True)
+    yield server.url
+    server.shutdown()
+
+
+def wait_until(page, expression, timeout=30.0, interval=0.05):
+    """Poll a JS expression with page.evaluate until it is truthy; return its value.
+
+    (page.wait_for_function evaluates strings with eval, which the page's CSP forbids.)
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
+        time.sleep(interval)
+
+
+class Recorder:
+    """Console errors, page errors, failed responses and requests outside the site."""
+
+    def __init__(self, page, base):
+        self.base = base
+        self.errors, self.outside, self.failed = [], [], []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", self._request)
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
+
+    def _request(self, request):
+        url = request.url
+        if url.startswith(("data:", "blob:")):
+            return
+        if not url.startswith(self.base):
+            self.outside.append(url)
+
+
+@pytest.fixture(scope="session")
+def app(browser, site_url):
+    """One page loaded once for the session (Pyodide takes seconds to start): (page, recorder)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    recorder = Recorder(page, site_url)
+    started = time.monotonic()
+    page.goto(site_url)
+    wait_until(page, "document.getElementById('status').dataset.phase === 'ready'"
+                     " || document.getElementById('status').dataset.phase === 'failed'", timeout=READY_TIMEOUT_S)
+    recorder.ready_seconds = time.monotonic() - started
+    yield page, recorder
+    context.close()

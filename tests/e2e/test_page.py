@@ -1,0 +1,224 @@
+"""End-to-end tests of the page: real Pyodide, real training, real drawing with the mouse.
+
+The tests share one loaded page (see conftest.app) and run in file order.
+"""
+
+import math
+import time
+
+import pytest
+
+from conftest import wait_until
+
+pytestmark = pytest.mark.browser
+
+FAST_TIMEOUT_S = 90
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def state(page):
+    return page.evaluate("window.pynet.state")
+
+
+def canvas_box(page):
+    return page.locator("#draw").bounding_box()
+
+
+def stroke(page, points, steps=4):
+    """Draw one stroke through points given in canvas units (0..280)."""
+    box = canvas_box(page)
+    sx, sy = box["width"] / 280, box["height"] / 280
+    xy = [(box["x"] + x * sx, box["y"] + y * sy) for x, y in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for p in xy[1:]:
+        page.mouse.move(*p, steps=steps)
+    page.mouse.up()
+
+
+def ellipse(cx, cy, rx, ry, n=36):
+    return [(cx + rx * math.sin(2 * math.pi * k / n), cy - ry * math.cos(2 * math.pi * k / n)) for k in range(n + 1)]
+
+
+DIGITS = {
+    "0": [ellipse(140, 140, 58, 95)],
+    "1": [[(150, 40), (145, 140), (138, 240)]],
+    "7": [[(70, 55), (150, 52), (215, 55), (185, 120), (155, 185), (130, 245)]],
+}
+
+
+def draw_and_read(page, digit, timeout=10.0):
+    """Clear, draw the digit, wait for the prediction that follows the pointerup; return it."""
+    page.click("#clear")
+    before = page.evaluate("window.pynet.predictions || 0")
+    for s in DIGITS[digit]:
+        stroke(page, s)
+    wait_until(page, f"(window.pynet.predictions || 0) > {before}", timeout=timeout)
+    # the last request (sent on pointerup) may still be in flight: wait for quiet
+    time.sleep(0.3)
+    wait_until(page, "true", timeout=1)
+    return page.text_content("#prediction").strip()
+
+
+def set_form(page, **values):
+    ids = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+           "train_size": "#train-size", "seed": "#seed"}
+    for key, value in values.items():
+        if key in ("activation", "optimizer", "dataset", "preset"):
+            page.select_option(f"#{key}", value)
+        else:
+            page.fill(ids[key], str(value))
+
+
+def start_run(page, **values):
+    page.select_option("#preset", "fast")
+    set_form(page, **values)
+    runs = page.evaluate("window.pynet.runs || 0")
+    page.click("#train")
+    wait_until(page, "window.pynet.state === 'running'", timeout=20)
+    return runs
+
+
+def wait_idle(page, runs, timeout=FAST_TIMEOUT_S):
+    wait_until(page, f"(window.pynet.runs || 0) > {runs} && window.pynet.state === 'idle'", timeout=timeout)
+
+
+# ---- tests --------------------------------------------------------------------------------
+
+
+def test_ready_without_errors_or_outside_requests(app):
+    page, rec = app
+    assert page.text_content("#status").strip() == "Ready"
+    assert rec.errors == [], rec.errors
+    assert rec.failed == [], rec.failed
+    assert rec.outside == [], rec.outside
+    # the default model and the sample strip are shown
+    assert "784-128-10" in page.text_content("#model-name")
+    wait_until(page, "document.querySelectorAll('#samples canvas').length === 24", timeout=10)
+    print(f"\nready after {rec.ready_seconds:.1f} s; status log {page.evaluate('window.pynet.statusLog')}")
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "7"])
+def test_drawn_digit_is_read(app, digit):
+    page, _ = app
+    assert draw_and_read(page, digit) == digit
+    # ten bars with percentages, the top one highlighted
+    assert page.locator("#probabilities li").count() == 10
+    assert page.locator("#probabilities li.best .digit").text_content() == digit
+    # the 28x28 view shows ink
+    ink = page.evaluate("""(() => { const d = document.getElementById('seen').getContext('2d')
+        .getImageData(0, 0, 28, 28).data; let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; })()""")
+    assert ink > 255 * 20
+
+
+def test_clear_empties_the_reading(app):
+    page, _ = app
+    draw_and_read(page, "1")
+    page.click("#clear")
+    assert page.text_content("#prediction").strip() == "–"
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("hidden", "0", "hidden layers"),
+    ("hidden", "abc", "hidden layers"),
+    ("hidden", "100000", "hidden layers"),
+    ("learning_rate", "0", "learning rate"),
+    ("learning_rate", "-1", "learning rate"),
+    ("learning_rate", "NaN", "learning rate"),
+    ("epochs", "1.5", "epochs"),
+    ("train_size", "999999", "training-set size"),
+])
+def test_bad_input_shows_a_message_and_keeps_the_model(app, field, value, words):
+    page, _ = app
+    model = page.text_content("#model-info")
+    page.select_option("#preset", "fast")
+    set_form(page, **{field: value})
+    errors = page.evaluate("window.pynet.formErrors || 0")
+    page.click("#train")
+    wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=10)
+    message = page.text_content("#form-message")
+    assert words in message.lower(), message
+    assert state(page) == "idle"
+    assert page.text_content("#model-info") == model
+    assert page.locator("#train-form [aria-invalid=true]").count() == 1
+    # the previous model still reads drawings
+    assert draw_and_read(page, "7") == "7"
+    page.select_option("#preset", "fast")
+
+
+def test_fast_training_learns(app):
+    page, _ = app
+    runs = start_run(page)
+    wait_idle(page, runs)
+    run = page.evaluate("window.pynet.lastRun")
+    assert run["reason"] == "completed", run
+    assert run["lastLoss"] < 0.6 * run["firstLoss"], run
+    test_acc = float(page.text_content("#test-acc").rstrip("%"))
+    assert test_acc > 80, test_acc
+    assert "trained" in page.text_content("#model-name")
+    print(f"\nFast run: {run}")
+    # the mistakes strip shows the trained model's errors
+    wait_until(page, "document.querySelectorAll('#mistakes canvas').length > 0", timeout=15)
+
+
+def test_pause_holds_progress_and_stop_ends_the_run_quickly(app):
+    page, _ = app
+    runs = start_run(page, epochs=20)
+    wait_until(page, "window.pynet.progress && window.pynet.progress.step > 5", timeout=20)
+    page.click("#pause")
+    assert page.text_content("#pause") == "Resume"
+    time.sleep(0.5)  # the chunk running at the click may still report
+    held = page.text_content("#step")
+    time.sleep(1.5)
+    assert page.text_content("#step") == held
+    page.click("#pause")
+    assert page.text_content("#pause") == "Pause"
+    wait_until(page, f"document.getElementById('step').textContent !== {held!r}", timeout=10)
+    time.sleep(0.3)
+    page.click("#stop")
+    wait_idle(page, runs, timeout=5)
+    took = page.evaluate("window.pynet.lastRun.endedAt - window.pynet.stopClickedAt")
+    assert page.evaluate("window.pynet.lastRun.reason") == "stopped"
+    assert took < 500, f"stop took {took:.0f} ms"
+    assert page.is_disabled("#stop") and page.is_enabled("#train")
+    print(f"\nstop took {took:.0f} ms")
+
+
+def test_page_responds_while_training(app):
+    page, _ = app
+    runs = start_run(page, epochs=20)
+    wait_until(page, "window.pynet.progress && window.pynet.progress.step > 5", timeout=20)
+    trips = []
+    for _ in range(10):
+        t = time.perf_counter()
+        page.evaluate("1 + 1")
+        trips.append(time.perf_counter() - t)
+        time.sleep(0.05)
+    assert max(trips) < 0.25, trips
+    t = time.perf_counter()
+    digit = draw_and_read(page, "1")
+    latency = time.perf_counter() - t
+    assert digit == "1"
+    assert state(page) == "running"
+    page.click("#stop")
+    wait_idle(page, runs, timeout=5)
+    print(f"\nround trips max {max(trips) * 1000:.0f} ms; draw+read while training {latency:.2f} s")
+
+
+def test_diverging_learning_rate_keeps_a_good_model(app):
+    page, _ = app
+    model = page.text_content("#model-info")
+    runs = start_run(page, learning_rate=50, epochs=2, optimizer="adam")
+    wait_idle(page, runs)
+    reason = page.evaluate("window.pynet.lastRun.reason")
+    message = page.text_content("#train-message")
+    if reason == "diverged":
+        assert "too high" in message
+        assert page.text_content("#model-info") == model
+    # whatever happened, a model still reads drawings
+    wait_until(page, "window.pynet.state === 'idle'")
+    page.click("#reset-model")
+    wait_until(page, "document.getElementById('model-info').textContent.includes('default')", timeout=10)
+    assert draw_and_read(page, "0") == "0"
