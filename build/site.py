@@ -85,7 +85,9 @@ def data_files():
 
 def default_model(full_data):
     """Train the default model with pynet (deterministic), cached by pynet's sources and recipe."""
-    key = source_digest(pynet_sources())[:8] + hashlib.sha256(json.dumps(DEFAULT_MODEL, sort_keys=True).encode()).hexdigest()[:8]
+    # Keyed on the modules that decide the trained weights, not on every pynet file.
+    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("core", "model", "optim", "serialize")]
+    key = source_digest(math_sources)[:8] + hashlib.sha256(json.dumps(DEFAULT_MODEL, sort_keys=True).encode()).hexdigest()[:8]
     path = fetch.CACHE / "models" / f"default-{key}.npz"
     if path.exists():
         return path
@@ -136,10 +138,10 @@ def build(dist=DIST):
     staging["data/mnist-full.npz"] = full
     staging["models/default.npz"] = model
     for path in WEB.rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.name != "sw.js":
             staging[str(path.relative_to(WEB))] = path
 
-    wanted = {dist / rel for rel in staging}
+    wanted = {dist / rel for rel in staging} | {dist / "sw.js", dist / "build.json"}
     if dist.exists():
         for path in dist.rglob("*"):
             if path.is_file() and path not in wanted:
@@ -149,6 +151,9 @@ def build(dist=DIST):
         copy(src, dist / rel)
         manifest[rel] = fetch.sha256(dist / rel)
     version = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]
+    # The service worker carries the version, so each deploy changes its bytes and the browser
+    # installs it anew, with a fresh cache (see web/sw.js).
+    (dist / "sw.js").write_text((WEB / "sw.js").read_text().replace("__BUILD_VERSION__", version))
     site = {"version": version, "pynet_wheel": f"wheels/{pynet_wheel.name}", "files": manifest}
     (dist / "build.json").write_text(json.dumps(site, indent=1, sort_keys=True) + "\n")
     log(f"built {dist} ({len(manifest)} files, version {version})")
