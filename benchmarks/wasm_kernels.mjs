@@ -2,7 +2,7 @@
 //
 //   node benchmarks/wasm_kernels.mjs                 # everything (about 10 minutes on 2 busy cores)
 //   node benchmarks/wasm_kernels.mjs --quick         # fewer repeats, batch 64/128 only
-//   node benchmarks/wasm_kernels.mjs --sections 1,4  # 1 layouts, 2 formulations, 3 profile, 4 step
+//   node benchmarks/wasm_kernels.mjs --sections 4,6  # 1 layouts, 2 formulations, 3 profile, 4-5 step, 6 check
 //   node benchmarks/wasm_kernels.mjs --reps 9        # repeats per measurement (median reported)
 //   node benchmarks/wasm_kernels.mjs --wall          # wall clock instead of process CPU time
 //
@@ -22,7 +22,10 @@
 //  3. profile of pynet's step (Fast recipe shapes) piece by piece, with in-place alternatives
 //     and a float32 upcast audit of every array in a real step;
 //  4. samples/s of pynet's Network.train vs pynet with the recommended patch vs the prototype
-//     (benchmarks/wasm_step_prototype.py), by batch size, float32 and float64.
+//     (benchmarks/wasm_step_prototype.py), by batch size, float32 and float64;
+//  5. the same on real MNIST (dist/data/mnist-small.npz), plus the prototype skipping input
+//     pixels that are 0 in the whole batch (exact: they add 0 to W1 X and to dW1);
+//  6. correctness in Pyodide: the prototype's parameters and losses vs Network.train's.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +39,7 @@ const opt = (name, dflt) => {
 };
 const args = {
   quick: argv.includes('--quick'),
-  sections: opt('--sections', '1,2,3,4').split(',').map(Number),
+  sections: opt('--sections', '1,2,3,4,5,6').split(',').map(Number),
   reps: Number(opt('--reps', argv.includes('--quick') ? 5 : 7)),
   wall: argv.includes('--wall'),
 };
@@ -384,6 +387,11 @@ def upcast_audit():
         for name, f in orig.items():
             setattr(core, name, f)
     params = {k: str(v.dtype) for k, v in net.parameters.items()}
+    opt_state = Network([784, 128, 10], seed=0, dtype="float32")
+    adam = optim.Adam()
+    grads = {"d" + k: np.ones_like(v) for k, v in opt_state.parameters.items()}
+    adam.step(opt_state.parameters, grads, 0.003)
+    seen["Adam state m, v after a float32 step"] = {str(a.dtype) for a in adam.state().values()}
     rows = [[k, ", ".join(sorted(v))] for k, v in sorted(seen.items())]
     rows.append(["parameters after training", ", ".join(sorted(set(params.values())))])
     table("3b. float32 audit: dtypes of every array pynet's float32 step passes through core", ["where", "dtypes"], rows)
@@ -467,15 +475,22 @@ class Patch:
             setattr(obj, attr, f)
 
 
-def section4():
+def section4(mnist=False):
     """Samples/s per training step: pynet (as is / patched) vs the prototype, interleaved."""
     m = 5000
-    images = rng.integers(0, 256, (m, 784), dtype=np.uint8)  # (m, 784) as pynet.data gives
-    labels = rng.integers(0, 10, m)
+    if mnist:  # the seed's 5,000-image subset that the Fast recipe trains on
+        d = np.load("/repo/dist/data/mnist-small.npz")
+        images, labels = d["train_images"][:m], d["train_labels"][:m].astype(np.int64)
+    else:
+        images = rng.integers(0, 256, (m, 784), dtype=np.uint8)  # (m, 784) as pynet.data gives
+        labels = rng.integers(0, 10, m)
     X = images.T  # (784, 5000) samples as columns, as the worker passes
     dims = [784, 128, 10]
     flops_per_sample = 6 * sum(a * c for a, c in zip(dims[:-1], dims[1:])) - 2 * dims[0] * dims[1]
-    configs = [(b, "float32") for b in BATCHES] + [(64, "float64"), (128, "float64")]
+    if mnist:
+        configs = [(b, "float32") for b in BATCHES]
+    else:
+        configs = [(b, "float32") for b in BATCHES] + [(64, "float64"), (128, "float64")]
     steps_per_round = 4
     results = {}
     for b, dtype in configs:
@@ -526,6 +541,9 @@ def section4():
         variants["prototype: np.dot, in place"] = proto_variant(kernel="dot", inplace=True)
         variants["prototype: einsum, allocating"] = proto_variant(kernel="einsum", inplace=False)
         variants["prototype: einsum, in place (best)"] = proto_variant(kernel="einsum", inplace=True)
+        if mnist:
+            variants["prototype: einsum, in place, skip all-zero input columns"] = proto_variant(
+                kernel="einsum", inplace=True, skip_zero_columns=True)
         for run in variants.values():
             run(6)  # warm-up (wasm tier-up)
         times = {k: [] for k in variants}
@@ -554,13 +572,28 @@ def section4():
     for k in ("pynet Network.train (now)", "pynet + both patches", "prototype: einsum, in place (best)"):
         rows.append([f"share of bare einsum rate: {k}"] + [
             "%.0f%%" % (100 * flops_per_sample * c[0] / results[c][k] / 1e9 / bare[c][0]) for c in configs])
-    table("4. Training step, [784,128,10] adam on uint8 (784, 5000): samples/s (speedup vs pynet now)", hdr, rows,
+    what = "MNIST (seed's 5k subset, mnist-small.npz)" if mnist else "random uint8 (784, 5000)"
+    table(f"{5 if mnist else 4}. Training step, [784,128,10] adam on {what}: samples/s (speedup vs pynet now)", hdr, rows,
           f"Median per-step time over {REPS} interleaved rounds of {steps_per_round} steps; "
           f"flops per sample = {flops_per_sample}.")
-    RESULTS["s4"] = results
+    RESULTS["s5" if mnist else "s4"] = results
 
 
-for s, f in ((1, section1), (2, section2), (3, section3), (4, section4)):
+def section5():
+    section4(mnist=True)
+
+
+def section6():
+    """The prototype against pynet's Network.train, in Pyodide: same batches, same results?"""
+    import wasm_step_prototype
+    print("\n#### 6. Prototype vs pynet in Pyodide (40 Adam steps of batch 64, same batches)\n")
+    print("~~~")
+    for dtype in ("float32", "float64"):
+        wasm_step_prototype._self_check(dtype=dtype)
+    print("~~~")
+
+
+for s, f in ((1, section1), (2, section2), (3, section3), (4, section4), (5, section5), (6, section6)):
     if s in ARGS["sections"]:
         t = time.perf_counter()
         f()

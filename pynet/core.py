@@ -14,9 +14,23 @@ without changing its values: softmax subtracts the column maximum before ``exp``
 ratio is unchanged), and the loss never takes ``log(0)``.
 """
 
+import sys
+
 import numpy as np
 
 ACTIVATIONS = ("sigmoid", "relu", "softmax")
+
+# Pyodide's NumPy has no BLAS: there np.dot runs naive loops (~1.8 GFLOPS in wasm) while
+# einsum's kernels reach 2.3-3.7 GFLOPS on the same operands (benchmarks/wasm_kernels.mjs).
+# Natively np.dot uses BLAS and stays; only the summation order differs.
+_NO_BLAS = sys.platform == "emscripten"
+
+
+def _matmul(A, B):
+    """A @ B for 2-D arrays: np.dot where NumPy has BLAS, np.einsum where it has none."""
+    if _NO_BLAS and np.ndim(A) == 2 and np.ndim(B) == 2:
+        return np.einsum("ij,jk->ik", A, B)
+    return np.dot(A, B)
 
 
 def sigmoid(Z):
@@ -138,7 +152,7 @@ def layer_forward(H_prev, W, b, activation="relu"):
         forward = _FORWARD[activation]
     except (KeyError, TypeError):
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}") from None
-    Z = np.dot(W, H_prev) + b
+    Z = _matmul(W, H_prev) + b
     H, activation_memory = forward(Z)
     return H, ((H_prev, W, b), activation_memory)
 
@@ -197,9 +211,9 @@ def linear_backward(dZ, linear_memory, need_dH_prev=True):
     """
     H_prev, W, b = linear_memory
     m = H_prev.shape[1]
-    dW = np.dot(dZ, H_prev.T) / m
+    dW = _matmul(dZ, H_prev.T) / m
     db = np.sum(dZ, axis=1, keepdims=True) / m
-    dH_prev = np.dot(W.T, dZ) if need_dH_prev else None
+    dH_prev = _matmul(W.T, dZ) if need_dH_prev else None
     return dH_prev, dW, db
 
 
