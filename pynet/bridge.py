@@ -81,10 +81,11 @@ def load_default_model(data):
     return _set_model(net, "default")
 
 
-def load_model(data):
-    """Load an uploaded model file; refused with ValueError (current model kept) if invalid."""
+def load_model(data, name="uploaded"):
+    """Load a model file (uploaded or saved in the browser); refused with ValueError (the
+    current model kept) if invalid."""
     net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES))
-    return _set_model(net, "uploaded")
+    return _set_model(net, str(name)[:40])
 
 
 def save_model():
@@ -337,6 +338,8 @@ def _finish(run, done):
     last = run["last_epoch"] or {}
     if done["reason"] == "diverged" and not last:
         # diverged before its first epoch ended: nothing good was learned, keep the previous model
+        done["message"] = done["message"].split("; the model of the last good epoch")[0] + \
+            "; no epoch finished, so the previous model is still in use"
         run["done"] = done
         _state["run"] = None
         return model_info()
@@ -353,6 +356,13 @@ def _finish(run, done):
 
 
 def step(budget_ms=60):
+    """Run the training for about budget_ms milliseconds; see _step. Overflow warnings of a
+    diverging run are silenced: divergence is reported in the result instead."""
+    with np.errstate(all="ignore"):
+        return _step(budget_ms)
+
+
+def _step(budget_ms):
     """Run the training for about budget_ms milliseconds (at least one batch or one evaluation chunk).
 
     Returns {'losses': [[step, loss], ...], 'epochs': [epoch events], 'done': None or
@@ -436,10 +446,9 @@ def _test_eval(name):
 def misclassified(k=24, name=None):
     """Up to k test images the current model gets wrong: {'items': [{image, true, predicted,
     confidence}], 'errors', 'total', 'accuracy', 'confusion': 10x10 counts}."""
-    name = name or ("full" if "full" in _state["datasets"] and _state["model_info"].get("name") == "trained"
-                    and _state.get("last_eval") and _state["last_eval"][0] == "full" else "small")
-    if name not in _state["datasets"]:
-        name = next(iter(_state["datasets"]))
+    # Both data files hold the same 10,000 test images: reuse the evaluation made while training.
+    if name is None:
+        name = _state["last_eval"][0] if _state["last_eval"] is not None else "small"
     images, labels = _dataset(name)["test"]
     _, pred, conf = _test_eval(name)
     wrong = np.flatnonzero(pred != labels)

@@ -3,6 +3,7 @@
 
 import { createClient } from './client.js';
 import { createPad } from './draw.js';
+import * as store from './store.js';
 import * as ui from './ui.js';
 
 const { dom } = ui;
@@ -45,10 +46,23 @@ client.request('ready').then(async (info) => {
   dom.download.disabled = false;
   dom.upload.disabled = false;
   dom.resetModel.disabled = false;
+  dom.saveLocal.disabled = false;
+  store.loadSaved().then((saved) => { dom.restoreLocal.disabled = !saved; }).catch(() => {});
   if (!pad.isEmpty()) predictNow();
   ui.showSamples(await client.request('samples', { n: 24 }));
   await refreshAnalysis();
+  registerServiceWorker();
 }).catch((e) => ui.setStatus({ phase: 'failed', message: `Start-up failed: ${e.message}`, fraction: 0 }));
+
+// Offline use after the first visit (sw.js caches this build's files). Registered once the
+// page is ready, so its downloads do not compete with the start-up.
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register(new URL('./sw.js', import.meta.url), { scope: './' })
+    .then(() => navigator.serviceWorker.ready)
+    .then(() => { app.offlineReady = true; })
+    .catch((e) => console.warn(`Offline use is not available: ${e.message}`));
+}
 
 // ---- drawing and prediction ---------------------------------------------------------------
 
@@ -101,7 +115,7 @@ dom.form.addEventListener('submit', async (event) => {
   const values = ui.readForm();
   const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
   setState('starting');
-  app.run = { started: performance.now() };
+  app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
   ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
   try {
     const summary = await client.request('train', { config });
@@ -119,6 +133,7 @@ dom.form.addEventListener('submit', async (event) => {
 
 dom.pause.addEventListener('click', async () => {
   if (app.state === 'running') {
+    app.pauseClickedAt = performance.now();
     setState('paused');
     await client.request('pause');
     ui.trainMessage('Paused. Drawing still works with the current model.');
@@ -148,21 +163,23 @@ function beginRun(summary) {
   ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
   const c = summary.config;
   const what = c.batch_size === 0 || c.batch_size >= summary.train_size
-    ? `${c.epochs.toLocaleString()} full-batch iterations` : `${c.epochs} epochs of ${summary.batches} batches`;
+    ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
+    : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`;
   ui.trainMessage(`Training ${summary.dimensions.join('-')} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
     + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
 }
 
 client.on('progress', (r) => {
-  if (!app.run) return;
+  if (!app.run?.firstLosses) return;
   app.run.step = r.step;
   for (const [x, y] of r.losses) {
     charts.addLoss(x, y);
-    if (y !== null) (app.run.firstLosses.length < 5 ? app.run.firstLosses : app.run.lastLosses).push(y);
+    if (y != null) (app.run.firstLosses.length < 5 ? app.run.firstLosses : app.run.lastLosses).push(y);
   }
   app.run.lastLosses = app.run.lastLosses.slice(-5);
   let trainAcc; let testAcc;
   for (const e of r.epochs) {
+    e.test_acc ??= null; // Python's None arrives as undefined
     charts.addEpoch(e);
     trainAcc = e.train_acc;
     if (e.test_acc !== null) testAcc = e.test_acc;
@@ -174,7 +191,8 @@ client.on('progress', (r) => {
   const perStep = r.step ? r.elapsed_s / r.step : NaN;
   ui.showProgress({ step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s,
                     etaS: perStep * (r.total_steps - r.step), evaluating: r.evaluating });
-  app.progress = { step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s, elapsed: r.elapsed_s };
+  app.progress = { step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s, elapsed: r.elapsed_s,
+                   at: performance.now() };
   charts.draw();
 });
 
@@ -192,7 +210,7 @@ client.on('trained', async ({ reason, message, model }) => {
   app.runs = (app.runs || 0) + 1;
   app.lastEnd = reason;
   if (reason === 'completed') {
-    ui.trainMessage(`Done${acc !== null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
+    ui.trainMessage(`Done${acc != null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
       + 'The trained model now reads your drawings.', 'ok');
   } else if (reason === 'stopped') {
     ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped: the model trained so far now reads your drawings.', '');
@@ -258,6 +276,32 @@ dom.resetModel.addEventListener('click', async () => {
   refreshAnalysis();
 });
 
+dom.saveLocal.addEventListener('click', async () => {
+  try {
+    const bytes = await client.request('saveModel');
+    const info = await client.request('modelInfo');
+    await store.saveModel(bytes, info);
+    dom.restoreLocal.disabled = false;
+    ui.modelMessage(`Saved the ${info.name} model ${info.dimensions.join('-')} in this browser.`, 'ok');
+  } catch (e) {
+    ui.modelMessage(`Could not save in this browser: ${e.message}`);
+  }
+});
+
+dom.restoreLocal.addEventListener('click', async () => {
+  try {
+    const saved = await store.loadSaved();
+    if (!saved) throw new Error('nothing is saved yet');
+    const info = await client.request('loadModel', { bytes: saved.bytes, name: 'saved' });
+    ui.showModel(info);
+    ui.modelMessage(`Restored the model saved on ${new Date(saved.saved).toLocaleString()}.`, 'ok');
+    if (!pad.isEmpty()) predictNow();
+    refreshAnalysis();
+  } catch (e) {
+    ui.modelMessage(`Could not restore the saved model: ${e.message}. The previous model is still in use.`);
+  }
+});
+
 // ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------
 
 function makeCharts() {
@@ -281,10 +325,10 @@ function makeCharts() {
       series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } }],
     }, [[], []], dom.loss);
     accPlot = new Plot({
-      ...size(dom.accChart), legend: { show: true }, cursor: { show: false },
+      ...size(dom.accChart), legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false }, y: { range: [0, 1] } },
       axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
-             { size: 45, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+             { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
       series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
                { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
     }, [[], [], []], dom.accChart);
@@ -315,7 +359,8 @@ function makeCharts() {
       render();
     },
     addLoss(x, y) {
-      if (y === null) return;
+      if (y == null) return;
+      if (!loss.x.length) dom.loss.classList.remove('empty');
       loss.x.push(x); loss.y.push(y);
       if (loss.x.length > MAX_POINTS) decimate();
       dirty = true;
@@ -323,14 +368,14 @@ function makeCharts() {
     addEpoch(e) {
       acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.test.push(e.test_acc);
       if (acc.x.length > MAX_POINTS) {
-        const keep = (_, i) => i % 2 === 1 || acc.test[i] !== null;
+        const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
         const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
         acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]); acc.test = idx.map((i) => acc.test[i]);
       }
       dirty = true;
     },
     lastTest() {
-      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] !== null) return acc.test[i];
+      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] != null) return acc.test[i];
       return null;
     },
     draw(now = false) {

@@ -15,7 +15,7 @@ export const dom = {
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
   confusion: $('confusion'), weights: $('weights'),
-  modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'),
+  modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
   modelMessage: $('model-message'),
 };
 
@@ -45,11 +45,11 @@ export function buildBars() {
 }
 
 export function showPrediction({ probabilities, digit, image28 }) {
-  dom.prediction.textContent = digit === null || digit === undefined ? '–' : String(digit);
+  dom.prediction.textContent = digit == null ? '–' : String(digit);
   probabilities.forEach((p, d) => {
     const b = bars[d];
     b.fill.style.width = `${(p * 100).toFixed(1)}%`;
-    b.pct.textContent = digit === null ? '–' : `${(p * 100).toFixed(p >= 0.995 || p < 0.0005 ? 0 : 1)}%`;
+    b.pct.textContent = digit == null ? '–' : `${(p * 100).toFixed(p >= 0.995 || p < 0.0005 ? 0 : 1)}%`;
     b.li.classList.toggle('best', d === digit);
   });
   if (image28) paintGray(dom.seen, image28, 1);
@@ -163,10 +163,10 @@ export function setTraining(state) { // 'idle' | 'running' | 'paused' | 'startin
 const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 
 export function formatSeconds(s) {
-  if (!Number.isFinite(s)) return '–';
+  if (!Number.isFinite(s) || s < 0) return '–';
   if (s < 60) return `${Math.ceil(s)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function showProgress({ step, total, samplesPerS, etaS, evaluating }) {

@@ -124,7 +124,7 @@ async function handle(type, p) {
       const summary = call('start_training', pyodide.toPy(p.config));
       run.active = true;
       run.paused = false;
-      trainLoop();
+      yieldNow().then(trainLoop); // after the reply, so the page knows the run before its progress
       return summary;
     }
     case 'pause':
@@ -158,7 +158,7 @@ async function handle(type, p) {
       return bytes;
     }
     case 'loadModel':
-      return call('load_model', p.bytes);
+      return call('load_model', p.bytes, p.name ?? 'uploaded');
     default:
       throw new Error(`unknown request ${type}`);
   }

@@ -2,24 +2,12 @@
 and drive it with Playwright's Chromium (or Debian's /usr/bin/chromium when Playwright's own
 browser is not installed)."""
 
-import importlib.util
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-READY_TIMEOUT_S = 120
-
-
-def _site_module():
-    spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from e2e_helpers import CHROMIUM_ARGS, READY_TIMEOUT_S, SYSTEM_CHROMIUM, _site_module, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -45,21 +33,6 @@ def site_url():
     server = site.serve_in_thread(dist=site.DIST, port=0, base="/pynet/", quiet=True)
     yield server.url
     server.shutdown()
-
-
-def wait_until(page, expression, timeout=30.0, interval=0.05):
-    """Poll a JS expression with page.evaluate until it is truthy; return its value.
-
-    (page.wait_for_function evaluates strings with eval, which the page's CSP forbids.)
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
-        time.sleep(interval)
 
 
 class Recorder:

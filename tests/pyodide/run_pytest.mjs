@@ -77,8 +77,18 @@ const t0 = Date.now();
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({ indexURL: pyodideDir + path.sep });
 // Unbuffered, byte-exact output so pytest's progress and report show up as they are written.
-pyodide.setStdout({ write: (buf) => fs.writeSync(1, buf) });
-pyodide.setStderr({ write: (buf) => fs.writeSync(2, buf) });
+function writeAll(fd, buf) {
+  for (let off = 0; off < buf.length;) {
+    try {
+      off += fs.writeSync(fd, buf, off);
+    } catch (err) {
+      if (err.code !== "EAGAIN") throw err; // a full non-blocking pipe: try again
+    }
+  }
+  return buf.length;
+}
+pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
+pyodide.setStderr({ write: (buf) => writeAll(2, buf) });
 const note = (msg) => process.stderr.write(`[pyodide] ${msg}\n`);
 
 // NumPy from the lock file beside pyodide.mjs (its sha256 is checked by loadPackage).
@@ -104,16 +114,22 @@ const args = ["-q", "--capture=sys", "-m", "not browser", "-p", "no:cacheprovide
               VTESTS, `--ignore=${VTESTS}/e2e`, ...opts.pytest];
 pyodide.globals.set("PYTEST_ARGS", pyodide.toPy(args));
 pyodide.globals.set("PYNET_CACHE", VCACHE);
+pyodide.globals.set("SITE_PACKAGES", sitePackages);
+// PYNET_SLOW=1 selects the slow tests, as natively (see tests/conftest.py).
+pyodide.globals.set("PYNET_SLOW", process.env.PYNET_SLOW ?? "");
 let code;
 try {
   code = await pyodide.runPythonAsync(`
 import os, sys
 os.environ["PYNET_CACHE"] = PYNET_CACHE
+if PYNET_SLOW:
+    os.environ["PYNET_SLOW"] = PYNET_SLOW
+sys.dont_write_bytecode = True  # nothing written into the mounted tests/ directory
 os.chdir(${JSON.stringify(VREPO)})
 import numpy, pynet, pytest
 print(f"pynet {pynet.__version__} from {pynet.__file__}")
 print(f"numpy {numpy.__version__}, pytest {pytest.__version__}, {sys.platform}, Python {sys.version.split()[0]}")
-if not pynet.__file__.startswith(sys.prefix) or "site-packages" not in pynet.__file__:
+if not pynet.__file__.startswith(SITE_PACKAGES + "/pynet/"):
     raise SystemExit(f"pynet was not imported from the installed wheel: {pynet.__file__}")
 sys.stdout.flush()
 _code = int(pytest.main(list(PYTEST_ARGS)))
