@@ -14,9 +14,12 @@ Nothing here evaluates user text: settings are checked field by field and a bad 
 ValueError with a message meant for the page, leaving every existing state as it was.
 """
 
+import io
 import json
 import math
 import time
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -31,6 +34,9 @@ MAX_HIDDEN_LAYERS = 4
 MAX_WIDTH = 1024
 MAX_FULL_BATCH = 10_000
 MAX_EPOCHS = 100_000
+MAX_SHOWN_UNITS = 256  # activations sent to the page per hidden layer
+MAX_MODEL_UNPACKED = 64 * 2**20  # an uploaded model may unpack to at most this many bytes
+BROWSER_MEMORY = 2 * 2**30  # what a wasm32 page can address, in practice
 EVAL_MACS = 60e6  # multiply-adds per evaluation chunk: ~30-60 ms in the browser
 
 _state = {
@@ -81,10 +87,55 @@ def load_default_model(data):
     return _set_model(net, "default")
 
 
+def _check_npz_sizes(data):
+    """Refuse, before NumPy allocates anything, a model file whose arrays would take more than
+    MAX_MODEL_UNPACKED bytes: a zip bomb (members that unpack to far more than their size) or a
+    .npy header that claims a huge shape (np.load allocates the whole array before reading it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            total = sum(info.file_size for info in infos)
+            if total > MAX_MODEL_UNPACKED:
+                raise ValueError(f"not a valid pynet model file: it would unpack to {total / 2**20:,.0f} MB, more "
+                                 f"than the {MAX_MODEL_UNPACKED >> 20} MB a model may take in this page")
+            claimed = 0
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"unsupported .npy version {version}")
+                if dtype.hasobject:
+                    raise ValueError(f"not a valid pynet model file: the entry {info.filename!r} holds Python "
+                                     f"objects (a pickle), which are never loaded")
+                n = dtype.itemsize * math.prod(int(d) for d in shape)
+                if n > info.file_size:
+                    raise ValueError(f"not a valid pynet model file: the entry {info.filename!r} claims "
+                                     f"{n / 2**20:,.1f} MB of data but holds {info.file_size:,} bytes")
+                claimed += n
+            if claimed > MAX_MODEL_UNPACKED:
+                raise ValueError(f"not a valid pynet model file: its arrays would take {claimed / 2**20:,.0f} MB, "
+                                 f"more than the {MAX_MODEL_UNPACKED >> 20} MB a model may take in this page")
+    except ValueError as e:
+        if str(e).startswith("not a valid pynet model file"):
+            raise
+        raise ValueError(f"not a valid pynet model file: {e}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, SyntaxError, TypeError) as e:
+        raise ValueError(f"not a valid pynet model file: it is not a readable .npz archive "
+                         f"({e.__class__.__name__}: {e})") from None
+
+
 def load_model(data, name="uploaded"):
     """Load a model file (uploaded or saved in the browser); refused with ValueError (the
     current model kept) if invalid."""
-    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES))
+    data = _bytes(data)
+    _check_npz_sizes(data)
+    net = serialize.from_bytes(data, expect_io=(N_INPUTS, N_CLASSES))
     return _set_model(net, str(name)[:40])
 
 
@@ -162,10 +213,32 @@ def predict(pixels, width, height):
         raise ValueError(f"expected {width * height * 4} RGBA or {width * height} grey bytes, got {a.size}")
     x = preprocess(image)
     image28 = np.round(x[:, 0], 3).tolist()
+    net = _current()
     if not x.any():
-        return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28}
-    p = _current().forward(x)[:, 0].astype(np.float64)
-    return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28}
+        return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28,
+                "activations": _activations(net, None)}
+    p = net.forward(x)[:, 0].astype(np.float64)
+    return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28,
+            "activations": _activations(net, x)}
+
+
+def _activations(net, x):
+    """Each hidden layer's activations for the input column x (None: nothing drawn, all zero).
+
+    [{'size': units in the layer, 'values': the first MAX_SHOWN_UNITS activations (3 decimals),
+    'max': the largest activation of the layer, 'active': how many units are above zero}]
+    """
+    sizes = net.dimensions[1:-1]
+    if x is None:
+        return [{"size": n, "values": [0.0] * min(n, MAX_SHOWN_UNITS), "max": 0.0, "active": 0} for n in sizes]
+    out = []
+    on = 0.5 if net.hidden_activation == "sigmoid" else 1e-6
+    for a in net.activations(x[:, 0])[:-1]:
+        a = a.astype(np.float64)
+        out.append({"size": int(a.size), "values": np.round(a[:MAX_SHOWN_UNITS], 3).tolist(),
+                    "max": round(float(a.max()), 4) if a.size else 0.0,
+                    "active": int(np.count_nonzero(a > on))})
+    return out
 
 
 # ---- training -------------------------------------------------------------------------------
@@ -203,10 +276,22 @@ def parse_hidden(text):
             raise ValueError(f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
         if not math.isfinite(v) or v != int(v):
             raise ValueError(f"hidden layers: {p!r} is not a whole number")
-        if not 1 <= v <= MAX_WIDTH:
+        if v > MAX_WIDTH:
+            raise ValueError(f"hidden layers: a layer of {int(v):,} units would need about "
+                             f"{_memory_estimate_mb(int(v)):,} MB of memory for its weights and their training "
+                             f"state, more than this page can use; each size must be between 1 and {MAX_WIDTH}")
+        if v < 1:
             raise ValueError(f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
         sizes.append(int(v))
     return sizes
+
+
+def _memory_estimate_mb(width):
+    """Rough memory of one hidden layer of this width between the input and the output, trained
+    with Adam on batches of 128: weights, gradients and two moment arrays (float32), plus
+    the batch's activations."""
+    params = width * (N_INPUTS + 1) + N_CLASSES * (width + 1)
+    return math.ceil((4 * params + 4 * 128 * width) * 4 / 2**20)
 
 
 def check_config(config):

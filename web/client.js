@@ -1,39 +1,88 @@
 // A tiny promise client for the worker: request(type, payload) -> Promise of the reply.
-// Unprompted messages (status, progress, trained) go to the listeners given to on().
+// Unprompted messages (status, progress, trained, fatal) go to the listeners given to on().
+//
+// The worker can be replaced: restart() terminates it, rejects every pending request with a
+// WorkerRestarted error and starts a fresh one from makeWorker(). The client reports a dead
+// or broken worker to onFatal(reason): an uncaught error in the worker (worker.onerror), a
+// 'fatal' message from it, or a request left unanswered for longer than its timeout (the
+// page decides what to do: it restarts the worker unless a training run is in progress).
 
-export function createClient(worker) {
+const TIMEOUTS_MS = { ready: 0, train: 180_000, loadDataset: 180_000, misclassified: 60_000, loadModel: 60_000 };
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+export class WorkerRestarted extends Error {
+  constructor() {
+    super('the worker was restarted');
+    this.name = 'WorkerRestarted';
+  }
+}
+
+export function createClient(makeWorker, { onFatal = () => {} } = {}) {
   let next = 1;
+  let worker = null;
+  let generation = 0;
   const pending = new Map();
   const listeners = new Map();
 
-  worker.onmessage = (event) => {
-    const { id, type, payload } = event.data;
-    if (id !== undefined && pending.has(id)) {
-      const { resolve, reject } = pending.get(id);
-      pending.delete(id);
-      if (type === 'error') reject(new Error(payload.message));
-      else resolve(payload);
-      return;
-    }
+  function emit(type, payload) {
     for (const fn of listeners.get(type) || []) fn(payload);
-  };
-  worker.onerror = (event) => {
-    for (const fn of listeners.get('status') || []) {
-      fn({ phase: 'failed', message: `The worker failed: ${event.message || 'unknown error'}`, fraction: 0 });
-    }
-  };
+  }
+
+  function attach() {
+    generation += 1;
+    const mine = generation;
+    worker = makeWorker();
+    worker.onmessage = (event) => {
+      const { id, type, payload } = event.data;
+      if (id !== undefined && pending.has(id)) {
+        const { resolve, reject, timer } = pending.get(id);
+        clearTimeout(timer);
+        pending.delete(id);
+        if (type === 'error') reject(new Error(payload.message));
+        else resolve(payload);
+        return;
+      }
+      if (type === 'fatal') onFatal({ kind: 'fatal', message: payload.message });
+      else emit(type, payload);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault?.(); // handled here: the page recovers
+      if (mine === generation) onFatal({ kind: 'error', message: event.message || 'unknown error' });
+    };
+  }
+  attach();
 
   return {
-    request(type, payload = {}, transfer = []) {
+    request(type, payload = {}, transfer = [], { timeoutMs } = {}) {
       const id = next++;
+      const limit = timeoutMs ?? TIMEOUTS_MS[type] ?? DEFAULT_TIMEOUT_MS;
+      const mine = generation;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        const timer = limit ? setTimeout(() => {
+          if (!pending.has(id)) return;
+          pending.delete(id);
+          reject(new Error(`the worker did not answer a '${type}' request within ${Math.round(limit / 1000)} s`));
+          if (mine === generation) onFatal({ kind: 'timeout', message: type });
+        }, limit) : null;
+        pending.set(id, { resolve, reject, timer });
         worker.postMessage({ id, type, payload }, transfer);
       });
     },
     on(type, fn) {
       if (!listeners.has(type)) listeners.set(type, []);
       listeners.get(type).push(fn);
+    },
+    // Terminate the worker and start a new one; pending requests fail with WorkerRestarted.
+    restart() {
+      worker.onmessage = null;
+      worker.onerror = null;
+      worker.terminate();
+      for (const { reject, timer } of pending.values()) {
+        clearTimeout(timer);
+        reject(new WorkerRestarted());
+      }
+      pending.clear();
+      attach();
     },
   };
 }

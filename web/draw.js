@@ -85,6 +85,19 @@ export function createPad(canvas, { onDraw, onEnd, lineWidth = 20, throttleMs = 
       empty = true;
     },
     isEmpty: () => empty,
+    // Paint a 28x28 image (784 values, 0..255) over the whole pad, as ink.
+    putImage(values) {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      const cw = canvas.width / 28;
+      const ch = canvas.height / 28;
+      for (let i = 0; i < 784; i++) {
+        if (!values[i]) continue;
+        ctx.globalAlpha = Math.min(1, values[i] / 255);
+        ctx.fillRect((i % 28) * cw, Math.floor(i / 28) * ch, cw, ch);
+      }
+      ctx.globalAlpha = 1;
+      empty = false;
+    },
     pixels() {
       const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
       return { pixels: image.data, width: image.width, height: image.height };

@@ -4,7 +4,8 @@ const $ = (id) => document.getElementById(id);
 
 export const dom = {
   status: $('status'), loadProgress: $('load-progress'),
-  draw: $('draw'), clear: $('clear'), modelName: $('model-name'),
+  draw: $('draw'), clear: $('clear'), tryTest: $('try-test'), padNote: $('pad-note'), modelName: $('model-name'),
+  activations: $('activations'), memory: $('memory'), schedule: $('schedule'),
   prediction: $('prediction'), probabilities: $('probabilities'), seen: $('seen'),
   form: $('train-form'), preset: $('preset'), hidden: $('hidden'), activation: $('activation'),
   optimizer: $('optimizer'), lr: $('lr'), epochs: $('epochs'), batch: $('batch'), trainSize: $('train-size'),
@@ -22,6 +23,7 @@ export const dom = {
 export const FIELDS = {
   hidden: dom.hidden, activation: dom.activation, optimizer: dom.optimizer, learning_rate: dom.lr,
   epochs: dom.epochs, batch_size: dom.batch, train_size: dom.trainSize, seed: dom.seed, dataset: dom.dataset,
+  schedule: dom.schedule,
 };
 
 export function setStatus({ phase, message, fraction }) {
@@ -44,7 +46,8 @@ export function buildBars() {
   }
 }
 
-export function showPrediction({ probabilities, digit, image28 }) {
+export function showPrediction({ probabilities, digit, image28, activations }) {
+  if (activations) showActivations(activations);
   dom.prediction.textContent = digit == null ? '–' : String(digit);
   probabilities.forEach((p, d) => {
     const b = bars[d];
@@ -57,6 +60,68 @@ export function showPrediction({ probabilities, digit, image28 }) {
 
 export function clearPrediction() {
   showPrediction({ probabilities: new Array(10).fill(0), digit: null, image28: new Array(784).fill(0) });
+  showActivations(null);
+}
+
+export function padNote(text) {
+  dom.padNote.textContent = text;
+}
+
+// ---- hidden-layer activations: one strip of small squares per hidden layer ----------------
+
+const CELL = 10; // px per unit, including a 1 px gap
+const COLUMNS = 48;
+let layers = []; // [{size, canvas, label}]
+
+// Lay out one strip per hidden layer of a model with these dimensions ([784, ..., 10]).
+export function layoutActivations(dimensions) {
+  const sizes = dimensions.slice(1, -1);
+  if (layers.length === sizes.length && layers.every((l, i) => l.size === sizes[i])) return;
+  layers = sizes.map((size, i) => {
+    const shown = Math.min(size, 256);
+    const row = document.createElement('div');
+    row.className = 'layer';
+    const label = document.createElement('span');
+    label.className = 'layer-name';
+    label.textContent = `Layer ${i + 1}` + (shown < size ? ` (first ${shown} of ${size})` : ` (${size})`);
+    label.setAttribute('aria-hidden', 'true');
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.min(shown, COLUMNS) * CELL - 1;
+    canvas.height = Math.ceil(shown / COLUMNS) * CELL - 1;
+    canvas.setAttribute('role', 'img');
+    row.append(label, canvas);
+    return { size, shown, canvas, row };
+  });
+  dom.activations.replaceChildren(...layers.map((l) => l.row));
+  showActivations(null);
+}
+
+// activations: [{size, values, max, active}] from the worker, or null (nothing drawn)
+export function showActivations(activations) {
+  layers.forEach((layer, i) => {
+    const a = activations && activations[i];
+    const ctx = layer.canvas.getContext('2d');
+    ctx.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
+    const max = a && a.max > 0 ? a.max : 1;
+    for (let u = 0; u < layer.shown; u++) {
+      const v = a ? Math.max(0, Math.min(1, (a.values[u] ?? 0) / max)) : 0;
+      // from dark slate (off) to bright yellow (strongest in the layer)
+      const r = Math.round(32 + v * (255 - 32));
+      const g = Math.round(38 + v * (216 - 38));
+      const b = Math.round(51 + v * (74 - 51));
+      ctx.fillStyle = `rgb(${r},${g},${b})`;
+      ctx.fillRect((u % COLUMNS) * CELL, Math.floor(u / COLUMNS) * CELL, CELL - 1, CELL - 1);
+    }
+    const what = a && a.max > 0
+      ? `${a.active} of ${layer.size} units active, strongest ${a.max.toFixed(2)}`
+      : 'nothing drawn';
+    layer.canvas.setAttribute('aria-label', `Hidden layer ${i + 1}, ${layer.size} units: ${what}`);
+    layer.row.dataset.active = a ? String(a.active) : '0';
+  });
+}
+
+export function showMemory(bytes) {
+  dom.memory.textContent = bytes ? `${Math.round(bytes / 2 ** 20)} MB` : '–';
 }
 
 // values: 784 numbers; scale: 1 for 0..1 floats, 255 for uint8
@@ -205,5 +270,6 @@ export function showModel(info) {
   const acc = info.test_acc === null || info.test_acc === undefined ? '' : `, ${(info.test_acc * 100).toFixed(1)}% on test`;
   const label = `${info.name} model ${info.dimensions.join('-')} (${info.hidden_activation}${acc})`;
   dom.modelName.textContent = `Model: ${info.name} ${info.dimensions.join('-')}`;
+  layoutActivations(info.dimensions);
   dom.modelInfo.textContent = `In use: the ${label}.`;
 }

@@ -5,6 +5,7 @@
 // Unprompted:   {type: 'status', payload: {phase, message, fraction}}   during start-up
 //               {type: 'progress', payload: <bridge.step() summary>}    during training
 //               {type: 'trained', payload: {reason, message, model}}    when a run ends
+//               {type: 'fatal', payload: {message}}   Pyodide can no longer run: the page restarts the worker
 //
 // Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
 // event loop, so pause, stop and predict messages are answered without SharedArrayBuffer.
@@ -24,6 +25,13 @@ async function fetchBytes(path) {
   const response = await fetch(new URL(path, site));
   if (!response.ok) throw new Error(`could not load ${path}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+// Bytes of WebAssembly memory in use by Pyodide: it only ever grows, so it is also the peak.
+function memoryBytes() {
+  const m = pyodide && pyodide._module;
+  if (!m) return null;
+  return m.wasmMemory?.buffer?.byteLength ?? m.HEAP8?.length ?? null;
 }
 
 // Call a bridge function; convert its Python result to plain JS and free the proxy.
@@ -54,7 +62,7 @@ async function start() {
   const dataset = call('load_dataset', 'small', small);
   const seconds = (performance.now() - t0) / 1000;
   status('ready', 'Ready', 1);
-  return { model: modelInfo, dataset, seconds, version: info.version };
+  return { model: modelInfo, dataset, seconds, version: info.version, memory: memoryBytes() };
 }
 
 const ready = start();
@@ -84,6 +92,7 @@ async function trainLoop() {
       postMessage({ type: 'trained', payload: { reason: 'error', message: pyError(e), model: call('model_info') } });
       return;
     }
+    r.memory = memoryBytes();
     postMessage({ type: 'progress', payload: r });
     if (r.done) {
       run.active = false;
@@ -103,8 +112,19 @@ function pyError(e) {
 
 // ---- requests ---------------------------------------------------------------------------
 
+// A deliberate crash, for the page's recovery test only: sent by crashWorkerForTests() in
+// app.js, which nothing in the page's UI calls. 'throw' raises an uncaught error at the
+// worker's top level (the page sees worker.onerror); 'close' ends the worker silently (the
+// page sees its next request time out).
+function crash(mode) {
+  if (mode === 'close') self.close();
+  else setTimeout(() => { throw new Error('pynet test crash (deliberate)'); }, 0);
+  return { crashing: mode };
+}
+
 async function handle(type, p) {
   if (type === 'ready') return ready;
+  if (type === 'crash') return crash(p.mode);
   await ready;
   switch (type) {
     case 'predict':
@@ -159,6 +179,8 @@ async function handle(type, p) {
     }
     case 'loadModel':
       return call('load_model', p.bytes, p.name ?? 'uploaded');
+    case 'memory':
+      return { memory: memoryBytes() };
     default:
       throw new Error(`unknown request ${type}`);
   }
@@ -172,5 +194,12 @@ onmessage = async (event) => {
     postMessage({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
     postMessage({ id, type: 'error', payload: { message: pyError(e) } });
+    if (isFatal(e)) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
 };
+
+// After a wasm trap or running out of memory inside Python, Pyodide refuses every later call.
+function isFatal(e) {
+  const text = String(e && e.message || e);
+  return /fatally failed|Aborted\(|RuntimeError: (unreachable|memory access out of bounds)|Out of memory/i.test(text);
+}

@@ -1,0 +1,49 @@
+"""A long run in the browser: the full 50,000 training images, 784-128-10 for 3 epochs (the
+'97% in a minute' preset). The worker's WebAssembly memory must not grow after the first
+epoch: wasm memory never shrinks, so equal sizes after epochs 1 and 3 mean no growth.
+
+Marked slow (about a minute and a half): run with ``pytest -m slow tests/e2e`` or PYNET_SLOW=1.
+Uses a page of its own, so it does not disturb test_page.py's shared page.
+"""
+
+import pytest
+
+from e2e_helpers import READY_TIMEOUT_S, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MB = 2**20
+
+
+def test_memory_does_not_grow_after_the_first_epoch(browser, site_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(site_url)
+        wait_until(page, "document.getElementById('status').dataset.phase === 'ready'", timeout=READY_TIMEOUT_S)
+        page.select_option("#preset", "minute")
+        assert page.input_value("#hidden") == "128"
+        assert page.input_value("#epochs") == "3"
+        assert page.input_value("#dataset") == "full"
+        assert page.input_value("#train-size") == "50000"
+        page.click("#train")
+        wait_until(page, "(window.pynet.runs || 0) > 0 && window.pynet.state === 'idle'", timeout=240)
+        run = page.evaluate("window.pynet.lastRun")
+        assert run["reason"] == "completed", run
+        memory = {epoch: size for epoch, size in run["epochMemory"]}
+        assert sorted(memory) == [1, 2, 3], run["epochMemory"]
+        assert all(isinstance(size, int) and size > 0 for size in memory.values()), memory
+        peak = run["peakMemory"]
+        reached = run["reachedAt"]
+        print(f"\nfull data, 784-128-10, 3 epochs: {run['seconds']:.1f} s, test accuracy {run['testAcc']:.4f}, "
+              f"{run['samplesPerS']:.0f} samples/s; 97% reached after {reached.get('0.97')} s; memory after epochs "
+              f"1, 2, 3: {[round(memory[e] / MB, 1) for e in (1, 2, 3)]} MB, peak {peak / MB:.1f} MB")
+        assert memory[3] == memory[1], f"wasm memory grew from {memory[1] / MB:.1f} MB to {memory[3] / MB:.1f} MB"
+        assert peak == max(memory.values()) or peak >= memory[3]
+        assert page.text_content("#memory") == f"{round(memory[3] / MB)} MB"
+        assert run["testAcc"] >= 0.97, run["testAcc"]
+        assert errors == [], errors
+    finally:
+        context.close()
