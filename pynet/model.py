@@ -251,6 +251,7 @@ class Network:
         stale = 0
         start = time.perf_counter()
         eval_s = 0.0
+        first_loss = None
         seen = 0
         step = 0
         yield {"type": "start", "config": config.to_dict(), "dimensions": list(self.dimensions),
@@ -269,10 +270,15 @@ class Network:
                 Yb = eye[:, yb]
                 HL, memories = core.L_layer_forward(Xb, self.parameters, self.hidden_activation)
                 loss = core.compute_loss(HL, Yb)
-                if not math.isfinite(loss):
+                if first_loss is None:
+                    first_loss = loss
+                # The loss cannot reach inf (compute_loss never takes log(0)), so a loss ten times
+                # the starting one (and above 20: every sample confidently wrong) counts as divergence too.
+                if not math.isfinite(loss) or loss > max(10 * first_loss, 20.0):
                     self.parameters = good
+                    what = f"became {loss}" if not math.isfinite(loss) else f"rose from {first_loss:.3g} to {loss:.3g}"
                     yield {"type": "done", "reason": "diverged", "epochs_run": epoch - 1,
-                           "message": f"loss became {loss} at epoch {epoch}, batch {b + 1}: the learning rate "
+                           "message": f"the loss {what} at epoch {epoch}, batch {b + 1}: the learning rate "
                                       f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
                     return
                 gradients = core.L_layer_backward(HL, Yb, memories, self.hidden_activation, need_dH0=False)
