@@ -60,8 +60,8 @@ def sha256(path):
     return _digest(path, "sha256").hexdigest()
 
 
-def _run(cmd, cwd=None):
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+def _run(cmd, cwd=None, env=None):
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr.strip()}")
     return result.stdout

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -104,7 +105,10 @@ def default_model(full_data):
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_suffix(".part.npz")
-    out = fetch._run([sys.executable, "-c", code, json.dumps(DEFAULT_MODEL), str(full_data), str(part)], cwd=ROOT)
+    # One BLAS thread: the same sums in the same order on every machine (and no spinning threads
+    # on a busy one), so the default model is reproducible.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = fetch._run([sys.executable, "-c", code, json.dumps(DEFAULT_MODEL), str(full_data), str(part)], cwd=ROOT, env=env)
     log(f"default model: test accuracy {json.loads(out)['test_acc']:.4f}")
     part.replace(path)
     return path
