@@ -2,7 +2,7 @@
 // Pyodide and NumPy from DIST/pyodide, pynet from the wheel named by DIST/build.json, MNIST from
 // DIST/data/mnist-small.npz. The measuring code is benchmarks/throughput.py (also run natively).
 //
-//   node benchmarks/pyodide_node.mjs [--dist DIR] [--spec JSON] [--barrier DIR:N]
+//   node benchmarks/pyodide_node.mjs [--dist DIR] [--spec JSON] [--barrier DIR:N [--plan JSON --rank R]]
 //
 // --spec: {"recipes": [{"name", "dims", "batch", "optimizer", "lr", "n_batches", "rounds"}],
 //          "bare": true, "seed_iterations": 0}
@@ -40,14 +40,60 @@ py.FS.writeFile('/bench/mnist-small.npz', new Uint8Array(fs.readFileSync(path.jo
 const loadS = (performance.now() - t0) / 1000;
 note(`Pyodide ${py.version} ready in ${loadS.toFixed(1)} s`);
 
-// --barrier DIR:N  wait until N processes have loaded (each writes DIR/<pid>), so that
+// --barrier DIR:N  wait until N processes have reached DIR (each writes DIR/<pid>), so that
 // concurrent processes train at the same time, not while the others are still loading.
-const barrier = opt('--barrier', null);
-if (barrier) {
-  const [dir, n] = [barrier.slice(0, barrier.lastIndexOf(':')), Number(barrier.slice(barrier.lastIndexOf(':') + 1))];
+// Waiting is a timer poll: it takes no CPU from the processes that are measuring.
+async function wait(dir, n) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, String(process.pid)), '');
-  while (fs.readdirSync(dir).length < n) await new Promise((r) => setTimeout(r, 20));
+  while (fs.readdirSync(dir).length < n) await new Promise((r) => setTimeout(r, 10));
+}
+const barrier = opt('--barrier', null);
+const [barrierDir, barrierN] = barrier
+  ? [barrier.slice(0, barrier.lastIndexOf(':')), Number(barrier.slice(barrier.lastIndexOf(':') + 1))] : [null, 0];
+if (barrier) await wait(path.join(barrierDir, 'loaded'), barrierN);
+
+// Process CPU seconds (Pyodide runs on Node's main thread): how much of a core this process got.
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+globalThis.benchCpuSeconds = cpu;
+
+// --plan '[[0], [0, 1], [1], ...]' --rank R (needs --barrier): phases; in each, the listed ranks
+// train every recipe once (1 round) while the others idle; all meet at a barrier between phases.
+const plan = opt('--plan', null);
+if (plan) {
+  const rank = Number(opt('--rank', 0));
+  const phases = JSON.parse(plan);
+  py.globals.set('SPEC_JSON', JSON.stringify(spec));
+  await py.runPythonAsync(String.raw`
+import json, sys
+sys.path.insert(0, "/bench")
+import numpy as np
+from pynet import data
+import throughput as tp
+spec = json.loads(SPEC_JSON)
+d = data.load_npz("/bench/mnist-small.npz")
+X, y = np.ascontiguousarray(d["train"][0].T), d["train"][1]
+def phase(name):
+    r = [r for r in spec["recipes"] if r["name"] == name][0]
+    rate, _ = tp.train_rate(r["dims"], X, y, r["batch"], r.get("optimizer", "adam"), r.get("lr", 0.003),
+                            r.get("n_batches", 20), r.get("warm", 3), 1)
+    return rate
+`);
+  const phase = py.globals.get('phase');
+  const results = [];
+  for (let k = 0; k < phases.length; k++) {
+    await wait(path.join(barrierDir, `phase-${k}`), barrierN);
+    if (!phases[k].includes(rank)) continue;
+    for (const r of spec.recipes) {
+      const [c0, w0] = [cpu(), performance.now()];
+      const rate = phase(r.name);
+      const [cpuS, wallS] = [cpu() - c0, (performance.now() - w0) / 1000];
+      results.push({ phase: k, together: phases[k].length, recipe: r.name, samples_per_s: rate, cpu_share: cpuS / wallS });
+    }
+  }
+  await wait(path.join(barrierDir, 'done'), barrierN);
+  process.stdout.write(`RESULT ${JSON.stringify({ rank, results, load_s: loadS })}\n`);
+  process.exit(0);
 }
 
 py.globals.set('SPEC_JSON', JSON.stringify(spec));
@@ -64,14 +110,18 @@ d = data.load_npz("/bench/mnist-small.npz")
 images, labels = d["train"]
 X, y = np.ascontiguousarray(images.T), labels
 res = {"pynet_file": pynet.__file__, "info": tp.platform_info(), "recipes": {}, "bare": {}}
+from js import benchCpuSeconds
 for r in spec["recipes"]:
-    t = time.perf_counter()
-    rate, rounds = tp.train_rate(r["dims"], X, y, r["batch"], r.get("optimizer", "adam"), r.get("lr", 0.003),
-                                 r.get("n_batches", 20), r.get("warm", 3), r.get("rounds", 3))
-    res["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds, "wall_s": time.perf_counter() - t,
-                                 "started": time.time() - (time.perf_counter() - t), "ended": time.time()}
+    t = time.perf_counter(); c = benchCpuSeconds()
+    rate, rounds, bares, shares = tp.train_rate(r["dims"], X, y, r["batch"], r.get("optimizer", "adam"),
+                                                r.get("lr", 0.003), r.get("n_batches", 20), r.get("warm", 3),
+                                                r.get("rounds", 3), bare=True)
+    res["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds, "bare_step": bares, "shares": shares,
+                                 "wall_s": time.perf_counter() - t,
+                                 "started": time.time() - (time.perf_counter() - t), "ended": time.time(),
+                                 "cpu_share": (benchCpuSeconds() - c) / (time.perf_counter() - t)}
     if spec.get("bare"):
-        res["bare"][r["name"]] = tp.bare_rates(r["dims"][1], r["batch"])
+        res["bare"][r["name"]] = tp.bare_rates(r["dims"], r["batch"])
 if spec.get("seed_iterations"):
     s, times = tp.full_batch_iteration_s([784, 45, 10], X, y, iterations=spec["seed_iterations"])
     res["seed_iteration_s"] = s

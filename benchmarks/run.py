@@ -1,7 +1,7 @@
 """pynet speed, side by side in one run: native NumPy, Pyodide under Node, the page in Chromium.
 
-    .venv/bin/python benchmarks/run.py            # everything (about 6-9 minutes on 2 cores)
-    .venv/bin/python benchmarks/run.py --quick    # skip the long rows (97% run, 2-process scaling)
+    .venv/bin/python benchmarks/run.py            # everything (about 3-4 minutes on 2 busy cores)
+    .venv/bin/python benchmarks/run.py --quick    # skip the long rows (97% run, 2-process scaling): ~2.5 min
 
 Builds dist/ (incrementally, with build/site.py), then measures, in this order:
   1. native pynet (float32, this venv's NumPy + BLAS): Network.train samples/s of the recipes,
@@ -9,7 +9,8 @@ Builds dist/ (incrementally, with build/site.py), then measures, in this order:
      first-layer shape), the seed's full-batch iteration;
   2. pynet in Pyodide under Node (benchmarks/pyodide_node.mjs: the site's Pyodide, NumPy and
      pynet wheel): the same measurements, with the same code (benchmarks/throughput.py);
-  3. the page in headless Chromium (Playwright), served under /pynet/ like GitHub Pages: time to
+  3. the Node measurements again in a blank Chromium page (Chromium's V8), then
+     the page in headless Chromium (Playwright), served under /pynet/ like GitHub Pages: time to
      Ready, first prediction latency of a mouse-drawn stroke, the samples/s the page shows, wall
      time from clicking Train to 87% and 97% test accuracy, the seed recipe's iteration time;
   4. (not with --quick) two Pyodide-under-Node processes training at once vs one.
@@ -43,7 +44,7 @@ from pynet import data  # noqa: E402
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 3}
+NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 5}
 
 
 def log(msg):
@@ -108,9 +109,10 @@ def run_native(recs, dist, quick):
     out = {"matmul_gflops": med([native.matmul_gflops() for _ in range(3)]), "recipes": {}, "bare": {}}
     for r in recs:
         n = 60 if r["dims"][1] <= 128 else 30
-        rate, rounds = tp.train_rate(r["dims"], X, y, r["batch"], r["optimizer"], r["lr"], n_batches=n, rounds=5)
-        out["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds}
-        out["bare"][r["name"]] = tp.bare_rates(r["dims"][1], r["batch"])
+        rate, rounds, bares, shares = tp.train_rate(r["dims"], X, y, r["batch"], r["optimizer"], r["lr"], n_batches=n,
+                                                    rounds=5, bare=True)
+        out["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds, "bare_step": bares, "shares": shares}
+        out["bare"][r["name"]] = tp.bare_rates(r["dims"], r["batch"])
     out["seed_iteration_s"], _ = tp.full_batch_iteration_s([784, 45, 10], X, y, iterations=5)
     return out
 
@@ -131,7 +133,7 @@ def native_subprocess(dist, env):
 
 def node_spec(recs, seed_iterations=4):
     return {"recipes": [{**NODE_RECIPE_DEFAULTS, **{k: r[k] for k in ("name", "dims", "batch", "optimizer", "lr")},
-                         **({"n_batches": 15} if r["dims"][1] > 128 else {})} for r in recs],
+                         **({"n_batches": 12} if r["dims"][1] > 128 else {})} for r in recs],
             "bare": True, "seed_iterations": seed_iterations}
 
 
@@ -154,16 +156,25 @@ def run_node(dist, spec):
     return finish_node(start_node(dist, spec))
 
 
+SCALING_PLAN = [[0], [0, 1], [1], [0, 1], [0], [0, 1], [1]]
+
+
 def run_scaling(dist, recs):
-    """Two Pyodide-under-Node processes training at the same time (after a barrier)."""
+    """Two Pyodide-under-Node processes, each loaded once, alternating phases (barriers between
+    them): one process training alone, then both at once, and so on (SCALING_PLAN), so that
+    the other jobs on the machine weigh on both cases alike."""
     spec = {**node_spec(recs, seed_iterations=0), "bare": False}
     barrier = Path(tempfile.mkdtemp(prefix="pynet-bench-barrier-"))
     try:
-        procs = [start_node(dist, spec, f"{barrier}:2") for _ in range(2)]
+        procs = []
+        for rank in range(2):
+            cmd = ["node", str(HERE / "pyodide_node.mjs"), "--dist", str(dist), "--spec", json.dumps(spec),
+                   "--barrier", f"{barrier}:2", "--plan", json.dumps(SCALING_PLAN), "--rank", str(rank)]
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         results = [finish_node(p) for p in procs]
     finally:
         shutil.rmtree(barrier, ignore_errors=True)
-    return results
+    return [x for r in results for x in r["results"]]
 
 
 # ---- 3. the page in Chromium ----------------------------------------------------------------
@@ -342,6 +353,65 @@ def load_page(browser, url):
     return context, page, ready
 
 
+PYODIDE_IN_PAGE = """async (spec) => {
+  const { loadPyodide } = await import('./pyodide/pyodide.mjs');
+  const py = await loadPyodide({ indexURL: new URL('./pyodide/', location.href).href });
+  await py.loadPackage('numpy', { messageCallback: () => {} });
+  await py.loadPackage(new URL(spec.wheel, location.href).href, { messageCallback: () => {} });
+  const get = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
+  py.FS.mkdirTree('/bench');
+  py.FS.writeFile('/bench/throughput.py', await get('throughput.py'));
+  py.FS.writeFile('/bench/mnist-small.npz', await get('data/mnist-small.npz'));
+  py.globals.set('SPEC_JSON', JSON.stringify(spec));
+  return py.runPythonAsync(`
+import json, sys
+sys.path.insert(0, "/bench")
+import numpy as np
+from pynet import data
+import throughput as tp
+spec = json.loads(SPEC_JSON)
+d = data.load_npz("/bench/mnist-small.npz")
+X, y = np.ascontiguousarray(d["train"][0].T), d["train"][1]
+res = {"recipes": {}, "bare": {}}
+for r in spec["recipes"]:
+    rate, rounds, bares, shares = tp.train_rate(r["dims"], X, y, r["batch"], r["optimizer"], r["lr"], r["n_batches"],
+                                                r["warm"], r["rounds"], bare=True)
+    res["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds, "bare_step": bares, "shares": shares}
+    res["bare"][r["name"]] = tp.bare_rates(r["dims"], r["batch"])
+json.dumps(res)
+`);
+}"""
+
+
+def run_pyodide_in_chromium(browser, dist, recs):
+    """The Node measurements again, in a blank Chromium page (main thread, Chromium's V8): the
+    wasm bare rate to set the page's samples/s against, since V8 versions differ from Node's."""
+    import importlib.util
+
+    tmp = Path(tempfile.mkdtemp(prefix="pynet-bench-page-"))
+    try:
+        for name in ("pyodide", "wheels", "data"):
+            (tmp / name).symlink_to(dist / name)
+        shutil.copy(HERE / "throughput.py", tmp / "throughput.py")
+        (tmp / "index.html").write_text("<!doctype html><title>pynet bench</title>")
+        spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
+        site = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(site)
+        server = site.serve_in_thread(dist=tmp, port=0, base="/bench/", quiet=True)
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(server.url + "index.html")
+            s = node_spec(recs, seed_iterations=0)
+            s["wheel"] = json.loads((dist / "build.json").read_text())["pynet_wheel"]
+            return json.loads(page.evaluate(PYODIDE_IN_PAGE, s))
+        finally:
+            context.close()
+            server.shutdown()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_browser(dist, recs, quick):
     from playwright.sync_api import sync_playwright
     import importlib.util
@@ -355,6 +425,8 @@ def run_browser(dist, recs, quick):
         with sync_playwright() as pw:
             browser = launch(pw)
             out["chromium"] = browser.version
+            log("browser: pyodide_node's measurements in a blank Chromium page")
+            out["blank"] = run_pyodide_in_chromium(browser, dist, recs)
             readies = []
             if not quick:  # one extra cold load (fresh context: empty cache), closed at once
                 ctx, _, r = load_page(browser, server.url)
@@ -414,36 +486,53 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
     p("Wall-clock numbers on a shared 2-core machine: medians of the rounds shown; compare within this run.\n")
 
     p("## 1-2. Training throughput (float32, pynet's `Network.train`) and share of the bare matmul rate\n")
-    p("| recipe | place | samples/s (median) | rounds | training GFLOPS | bare rate GFLOPS | share of bare rate |")
-    p("|---|---|---:|---|---:|---:|---:|")
+    p("| recipe | place | samples/s (median) | rounds | training GFLOPS | bare rate of the step's matmuls, GFLOPS "
+      "| share of it | other bare rates, GFLOPS |")
+    p("|---|---|---:|---|---:|---:|---:|---|")
     for r in recs:
         fps = tp.flops_per_sample(r["dims"])
         name = r["name"]
         rows = []
         for nt, place in ((nat, "native, OpenBLAS default threads"), (nat1, "native, OPENBLAS_NUM_THREADS=1")):
-            nr, nb = nt["recipes"][name], nt["matmul_gflops"]
-            rows.append((place, nr["samples_per_s"], nr["rounds"], nb,
-                         f"{nb:.1f} (native.py matmul_gflops; np.dot of this shape {nt['bare'][name]['dot']:.1f})"))
-        wr = nod["recipes"][name]
-        wb = nod["bare"][name]
-        rows.append(("Pyodide, Node", wr["samples_per_s"], wr["rounds"], wb["einsum"],
-                     f"{wb['einsum']:.2f} (einsum, pynet's wasm kernel; np.dot {wb['dot']:.2f})"))
+            nr, nb, b = nt["recipes"][name], nt["matmul_gflops"], nt["bare"][name]
+            gf = nr["samples_per_s"] * fps / 1e9
+            rows.append((place, nr["samples_per_s"], nr["rounds"], med(nr["bare_step"]), med(nr["shares"]), "np.dot",
+                         f"native.py matmul_gflops {nb:.1f} (share {gf / nb:.0%}); W1·X np.dot {b['dot']:.1f}"))
+        wr, wb = nod["recipes"][name], nod["bare"][name]
+        wbare = med(wr["bare_step"])
+        other = f"W1·X einsum {wb['einsum']:.2f}, np.dot {wb['dot']:.2f}"
+        rows.append(("Pyodide, Node", wr["samples_per_s"], wr["rounds"], wbare, med(wr["shares"]), "einsum", other))
         if web:
+            bl = web["blank"]["recipes"][name]
+            bb = web["blank"]["bare"][name]
+            cbare = med(bl["bare_step"])
+            cother = f"W1·X einsum {bb['einsum']:.2f}, np.dot {bb['dot']:.2f}"
+            rows.append(("Pyodide, blank Chromium page (main thread)", bl["samples_per_s"], bl["rounds"], cbare,
+                         med(bl["shares"]), "einsum", cother))
             runs = web["fast_runs"] if name == "fast" else web["cli_runs"]
             speeds = [x["speed"] for x in runs]
-            rows.append(("page worker, Chromium", med(speeds), speeds, wb["einsum"],
-                         f"{wb['einsum']:.2f} (einsum, measured in Node)"))
-        for place, rate, rounds, bare, bare_text in rows:
-            gf = rate * fps / 1e9 if rate else None
-            share = f"{gf / bare:.0%}" if gf else "–"
+            rate = med(speeds)
+            rows.append(("the page's worker, Chromium (#speed)", rate, speeds, cbare,
+                         rate * fps / 1e9 / cbare if rate else None, "einsum, blank Chromium page", cother))
+        for place, rate, rounds, bare, share, kernel, other_text in rows:
             rtxt = ", ".join(f"{x:,.0f}" for x in rounds if x)
-            p(f"| {r['label']} | {place} | {rate:,.0f} | {rtxt} | {gf:.2f} | {bare_text} | {share} |" if rate else
-              f"| {r['label']} | {place} | – | | | {bare_text} | – |")
-    p(f"\nFlops per sample = 6·Σ n_in·n_out − 2·784·n_hidden: "
+            if not rate:
+                p(f"| {r['label']} | {place} | – | | | {bare:.2f} ({kernel}) | – | {other_text} |")
+                continue
+            gf = rate * fps / 1e9
+            p(f"| {r['label']} | {place} | {rate:,.0f} | {rtxt} | {gf:.2f} | {bare:.2f} ({kernel}) | {share:.0%} "
+              f"| {other_text} |")
+    p("\nPyodide under Node, CPU seconds / wall seconds while training (1.0 = it had a whole core): "
+      + ", ".join(f"{r['name']} {nod['recipes'][r['name']].get('cpu_share', float('nan')):.2f}" for r in recs) + ".")
+    p(f"Flops per sample = 6·Σ n_in·n_out − 2·784·n_hidden: "
       + ", ".join(f"{r['dims']}: {tp.flops_per_sample(r['dims']):,}" for r in recs) + ".")
-    p(f"Native and Node: {NODE_RECIPE_DEFAULTS['n_batches']}-60 batches timed after 3 warm-up batches, on the "
-      "5,000-image set, fresh network each round. Page: the Samples/s stat (#speed) at the end of each run "
-      "(the run's samples / training time, first batches and all; evaluation excluded).\n")
+    p("Native and Node: 12-60 batches timed after 3 warm-up batches, on the 5,000-image set, fresh network each "
+      "round; after each round the bare rate of the step's five matmuls (same shapes, pynet's kernel, alone) is "
+      "measured, and the share is the median of the per-round ratios. Page: the Samples/s stat (#speed) at the end of each run "
+      "(the run's samples / training time, first batches and all; evaluation excluded). The page's share uses the "
+      "wasm bare rate measured in a blank Chromium page in the same browser (Chromium's V8 is newer than Node "
+      "20's; same Pyodide, NumPy and pynet wheel), where the Node measurements are also repeated. "
+      "Native runs in child processes, once with OpenBLAS's default threads and once with 1 thread.\n")
 
     if web:
         p("## 3. The page in headless Chromium\n")
@@ -486,17 +575,23 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
 
     if scale:
         p("## 4. Two Pyodide-under-Node processes training at once vs one (data-parallel estimate)\n")
-        p("| recipe | 1 process samples/s | 2 processes: each | 2 processes: sum | sum / one |")
-        p("|---|---:|---:|---:|---:|")
+        p(f"Two processes, each loaded once, alternate phases {SCALING_PLAN} (ranks training in each phase; "
+          "barriers between phases): medians per process and phase kind. CPU share = the process's CPU seconds / "
+          "wall seconds while it trained (1.0 = a whole core).\n")
+        p("| recipe | alone: samples/s | alone: CPU share | together: samples/s each | together: CPU share | "
+          "together: sum | sum / alone |")
+        p("|---|---:|---:|---:|---:|---:|---:|")
         for r in recs:
-            one = nod["recipes"][r["name"]]["samples_per_s"]
-            each = [x["recipes"][r["name"]]["samples_per_s"] for x in scale]
-            p(f"| {r['label']} | {one:,.0f} | {', '.join(f'{x:,.0f}' for x in each)} | {sum(each):,.0f} | "
-              f"{sum(each) / one:.2f}x |")
-        ov = [(x["recipes"][recs[0]["name"]]["started"], x["recipes"][recs[-1]["name"]]["ended"]) for x in scale]
-        p(f"\nThe 2 processes start training together (a barrier after loading); their timed spans: "
-          + ", ".join(f"{b - a:.1f} s" for a, b in ov) + f", overlapping {min(b for _, b in ov) - max(a for a, _ in ov):.1f} s. "
-          "Gradient exchange between workers is not included: this is an upper bound for data-parallel training.\n")
+            alone = [x for x in scale if x["recipe"] == r["name"] and x["together"] == 1]
+            both = [x for x in scale if x["recipe"] == r["name"] and x["together"] == 2]
+            a = med([x["samples_per_s"] for x in alone])
+            b = med([x["samples_per_s"] for x in both])
+            at = ", ".join("%s" % f"{x['samples_per_s']:,.0f}" for x in alone)
+            bt = ", ".join("%s" % f"{x['samples_per_s']:,.0f}" for x in both)
+            ca, cb = med([x["cpu_share"] for x in alone]), med([x["cpu_share"] for x in both])
+            p(f"| {r['label']} | {a:,.0f} ({at}) | {ca:.2f} | {b:,.0f} ({bt}) | {cb:.2f} | {2 * b:,.0f} | {2 * b / a:.2f}x |")
+        p("\nGradient exchange between workers is not included: this is an upper bound for data-parallel training "
+          "across 2 workers on this machine.\n")
     return "\n".join(L)
 
 

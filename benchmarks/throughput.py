@@ -24,14 +24,18 @@ def flops_per_sample(dims):
     return 6 * weights - 2 * dims[0] * dims[1]
 
 
-def train_rate(dims, X, y, batch, optimizer="adam", lr=0.003, n_batches=20, warm=3, rounds=3):
+def train_rate(dims, X, y, batch, optimizer="adam", lr=0.003, n_batches=20, warm=3, rounds=3, bare=False):
     """Samples/s of pynet's Network.train (float32) over n_batches batches after warm batches.
 
-    X: (784, m) uint8, y: (m,) labels. A fresh network each round. Returns (median, all rounds).
+    X: (784, m) uint8, y: (m,) labels. A fresh network each round. Returns (median, all rounds),
+    or with bare=True (median, all rounds, bare step-matmul GFLOPS measured right after each
+    round, the training's share of it in each round): interleaving makes the share robust to the
+    other jobs of a shared machine.
     """
-    rates = []
+    rates, bares, shares = [], [], []
     epochs = max(2, (warm + n_batches) * batch // X.shape[1] + 2)
     cfg = TrainConfig(epochs=epochs, batch_size=batch, optimizer=optimizer, learning_rate=lr).validated()
+    step, flops = step_matmuls(dims, batch) if bare else (None, None)
     for r in range(rounds):
         net = Network(dims, seed=r, dtype="float32")
         seen = 0
@@ -46,6 +50,11 @@ def train_rate(dims, X, y, batch, optimizer="adam", lr=0.003, n_batches=20, warm
                 if event["step"] == warm + n_batches:
                     break
         rates.append(seen / (time.perf_counter() - t0))
+        if bare:
+            bares.append(_rate(step, flops, reps=3, min_time=0.05))
+            shares.append(rates[-1] * flops_per_sample(dims) / 1e9 / bares[-1])
+    if bare:
+        return median(rates), rates, bares, shares
     return median(rates), rates
 
 
@@ -66,32 +75,63 @@ def full_batch_iteration_s(dims, X, y, lr=0.0075, iterations=6, warm=1):
     return median(times), times
 
 
-def bare_rates(n_hidden, batch, reps=7, min_time=0.05):
-    """GFLOPS of W1 (n_hidden, 784) x X (784, batch), float32, C-contiguous: {'dot', 'einsum'}.
+def _rate(f, flops, reps, min_time):
+    """GFLOPS of f: median over reps of batches of calls lasting min_time, after a warm-up."""
+    f()
+    t = time.perf_counter(); n = 0
+    while time.perf_counter() - t < 0.05 or n < 3:  # warm up (V8 tiers up hot wasm code)
+        f(); n += 1
+    inner = max(1, int(min_time / ((time.perf_counter() - t) / n)))
+    samples = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _ in range(inner):
+            f()
+        samples.append((time.perf_counter() - t) / inner)
+    return flops / median(samples) / 1e9
 
-    The forward product of the first layer, which dominates the step; einsum is the kernel pynet
-    uses where NumPy has no BLAS (Pyodide), np.dot the one it uses natively.
-    """
+
+def step_matmuls(dims, batch):
+    """(fn, flops): the five products of one training step of a 2-layer net through pynet's kernel."""
+    from pynet import core
+
+    n0, h, n2 = dims
     rng = np.random.default_rng(0)
-    W = rng.standard_normal((n_hidden, 784)).astype(np.float32)
-    X = rng.random((784, batch)).astype(np.float32)
-    kernels = {"dot": lambda: np.dot(W, X), "einsum": lambda: np.einsum("ij,jk->ik", W, X)}
-    flops = 2.0 * n_hidden * 784 * batch
-    out = {}
-    for name, f in kernels.items():
-        f()
-        t = time.perf_counter(); n = 0
-        while time.perf_counter() - t < 0.05:  # warm up (V8 tiers up hot wasm code)
-            f(); n += 1
-        inner = max(1, int(min_time / ((time.perf_counter() - t) / n)))
-        samples = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            for _ in range(inner):
-                f()
-            samples.append((time.perf_counter() - t) / inner)
-        out[name] = flops / median(samples) / 1e9
-    return out
+    f32 = np.float32
+    W1 = rng.standard_normal((h, n0)).astype(f32)
+    W2 = rng.standard_normal((n2, h)).astype(f32)
+    X = rng.random((n0, batch)).astype(f32)
+    H1 = rng.random((h, batch)).astype(f32)
+    dZ2 = rng.standard_normal((n2, batch)).astype(f32)
+    dZ1 = rng.standard_normal((h, batch)).astype(f32)
+    mm = core._matmul
+
+    def step():
+        mm(W1, X); mm(W2, H1); mm(dZ2, H1.T); mm(W2.T, dZ2); mm(dZ1, X.T)
+
+    return step, flops_per_sample(dims) * batch
+
+
+def bare_rates(dims, batch, reps=5, min_time=0.05):
+    """Bare matmul rates, GFLOPS, float32, of a 2-layer recipe's shapes:
+
+    'step': the five products of one training step (W1 X, W2 H1, dZ2 H1^T, W2^T dZ2, dZ1 X^T, with
+            X^T a transposed view as in pynet) through pynet's own kernel core._matmul (np.dot
+            natively, np.einsum in Pyodide), timed alone: flops / time, the same flops as
+            flops_per_sample(dims) * batch. The training loop's share of this is what the rest of
+            the step (activations, softmax, Adam, conversions, Python) costs.
+    'dot', 'einsum': the first-layer forward product W1 X alone with each kernel.
+    """
+    step, flops = step_matmuls(dims, batch)
+    n0, h, n2 = dims
+    rng = np.random.default_rng(1)
+    W1 = rng.standard_normal((h, n0)).astype(np.float32)
+    X = rng.random((n0, batch)).astype(np.float32)
+
+    first = 2.0 * h * n0 * batch
+    return {"step": _rate(step, flops, reps, min_time),
+            "dot": _rate(lambda: np.dot(W1, X), first, reps, min_time),
+            "einsum": _rate(lambda: np.einsum("ij,jk->ik", W1, X), first, reps, min_time)}
 
 
 def platform_info():
