@@ -283,6 +283,9 @@ def parse_hidden(text):
         if v < 1:
             raise ValueError(f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
         sizes.append(int(v))
+    if not isinstance(text, (list, tuple)) and len(sizes) >= 3 and sizes[0] == N_INPUTS and sizes[-1] == N_CLASSES:
+        raise ValueError(f"hidden layers: give only the hidden sizes, such as {', '.join(map(str, sizes[1:-1]))}; "
+                         f"the input ({N_INPUTS}) and output ({N_CLASSES}) layers are added for you")
     return sizes
 
 
@@ -491,6 +494,40 @@ def _step(budget_ms):
             "batches": run["batches"], "samples_per_s": run["samples_per_s"],
             "elapsed_s": time.perf_counter() - run["started"],
             "evaluating": run["pending_eval"] is not None and done is None}
+
+
+def warm_up(budget_ms=50):
+    """Train a throwaway 784-128-10 network for about budget_ms on the small data set.
+
+    The browser compiles WebAssembly lazily and optimizes hot code later: the first training
+    run of a page was measured at half the speed of the next ones. The page calls this for
+    about a second after start-up, so the user's first run is fast too. Nothing of it is
+    kept (its own network and random generator); returns False when it has had enough.
+    """
+    warm = _state.get("warm")
+    if warm is None:
+        images, labels = _dataset("small")["train"]
+        net = Network([N_INPUTS, 128, N_CLASSES], seed=0, dtype="float32")
+        X, y = images[:2048].T, labels[:2048]
+        warm = _state["warm"] = {"net": net, "gen": net.train(X, y, TrainConfig(epochs=50, batch_size=128, seed=0)),
+                                 "eval": images[:1000].T}
+    deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
+    with np.errstate(all="ignore"):
+        while time.perf_counter() < deadline:
+            event = next(warm["gen"], None)
+            if event is None or event["type"] == "done":
+                warm_up_done()
+                return False
+            if event["type"] == "epoch":
+                warm["net"].forward(warm["eval"])  # the evaluation path too
+    return True
+
+
+def warm_up_done():
+    """Drop the warm-up network."""
+    warm = _state.pop("warm", None)
+    if warm is not None:
+        warm["gen"].close()
 
 
 def stop_training():

@@ -16,7 +16,7 @@ const PRESETS = {
           train_size: '5000', seed: '0', dataset: 'small', schedule: 'constant' },
   minute: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '4', batch_size: '128',
             train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
-  five: { hidden: '256, 128', activation: 'relu', optimizer: 'adam', learning_rate: '0.002', epochs: '5', batch_size: '128',
+  five: { hidden: '256, 128', activation: 'relu', optimizer: 'adam', learning_rate: '0.002', epochs: '8', batch_size: '128',
           train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
   seed: { hidden: '45', activation: 'relu', optimizer: 'gd', learning_rate: '0.0075', epochs: '2000', batch_size: '0',
           train_size: '5000', seed: '2', dataset: 'small', schedule: 'constant' },
@@ -70,6 +70,8 @@ client.request('ready').then(async (info) => {
   if (!pad.isEmpty()) predictNow();
   ui.showSamples(await client.request('samples', { n: 24 }));
   await refreshAnalysis();
+  // let the browser optimize the training code before the first run (see worker.js)
+  await client.request('warmup', { ms: 1200 }).then((r) => { app.warmedUp = r; }).catch(() => {});
   registerServiceWorker();
 }).catch((e) => ui.setStatus({ phase: 'failed', message: `Start-up failed: ${e.message}`, fraction: 0 }));
 
@@ -159,8 +161,9 @@ dom.form.addEventListener('submit', async (event) => {
     ui.formMessage('', 'ok');
     setState('running');
   } catch (e) {
-    const field = FIELD_OF.find(([re]) => re.test(e.message));
     app.run = null;
+    if (e instanceof WorkerRestarted) return; // the recovery resets the form and says what happened
+    const field = FIELD_OF.find(([re]) => re.test(e.message));
     app.formErrors = (app.formErrors || 0) + 1;
     ui.formMessage(`Not started: ${e.message}.`, 'error', field && field[1]);
     setState('idle');
@@ -426,6 +429,7 @@ async function recoverWorker(reason) {
     app.ready = true;
     app.recovering = false;
     setState('idle');
+    ui.formMessage('', 'ok');
     ui.setStatus({ phase: 'ready', fraction: 1,
                    message: 'The worker stopped unexpectedly and was restarted; your model was kept' });
     if (lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
@@ -438,10 +442,12 @@ async function recoverWorker(reason) {
   }
 }
 
-// Test-only: make the worker crash ('throw': an uncaught error; 'close': it ends silently).
+// Test-only: make the worker crash ('throw': an uncaught error; 'close': it ends silently,
+// noticed when the next request times out: here a model-info request given 3 s).
 // Nothing in the page calls it; the e2e suite does, through page.evaluate and import().
-export function crashWorkerForTests(mode = 'throw') {
-  return client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
+export async function crashWorkerForTests(mode = 'throw') {
+  await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
+  if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
 }
 
 // ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------

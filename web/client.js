@@ -7,8 +7,10 @@
 // 'fatal' message from it, or a request left unanswered for longer than its timeout (the
 // page decides what to do: it restarts the worker unless a training run is in progress).
 
-const TIMEOUTS_MS = { ready: 0, train: 180_000, loadDataset: 180_000, misclassified: 60_000, loadModel: 60_000 };
-const DEFAULT_TIMEOUT_MS = 20_000;
+// Generous: a request waits behind whatever the worker is doing (evaluating a big uploaded
+// model on the 10,000 test images takes tens of seconds); a timeout means it is stuck.
+const TIMEOUTS_MS = { ready: 0, train: 180_000, loadDataset: 180_000, misclassified: 120_000, loadModel: 120_000 };
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 export class WorkerRestarted extends Error {
   constructor() {

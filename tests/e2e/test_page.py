@@ -52,6 +52,8 @@ DIGITS = {
 def draw_and_read(page, digit, timeout=10.0):
     """Clear, draw the digit, wait for the prediction that follows the pointerup; return it."""
     page.click("#clear")
+    # the whole pad must be on screen: strokes outside the viewport reach nothing
+    page.evaluate("document.getElementById('draw').scrollIntoView({ block: 'center' })")
     before = page.evaluate("window.pynet.predictions || 0")
     for s in DIGITS[digit]:
         stroke(page, s)
@@ -167,6 +169,7 @@ def test_hidden_layer_activations_follow_the_drawing(app):
 @pytest.mark.parametrize("field,value,words", [
     ("hidden", "0", "hidden layers"),
     ("hidden", "784,0,10", "between 1 and"),
+    ("hidden", "784, 128, 10", "only the hidden sizes"),
     ("hidden", "abc", "not a number"),
     ("hidden", "-5", "between 1 and"),
     ("hidden", "", "at least one layer"),
