@@ -585,6 +585,21 @@ def misclassified(k=24, name=None):
             "accuracy": float(1 - wrong.size / labels.shape[0]), "confusion": confusion.tolist(), "dataset": name}
 
 
+def cell_images(true, predicted, k=24):
+    """Test images of one confusion-matrix cell (true label, predicted label), most confident first:
+    {'items': [{image, true, predicted, confidence}], 'count': how many the cell holds}."""
+    true, predicted = int(true), int(predicted)
+    if not (0 <= true < N_CLASSES and 0 <= predicted < N_CLASSES):
+        raise ValueError(f"a confusion-matrix cell has labels 0..{N_CLASSES - 1}, got ({true}, {predicted})")
+    name = _state["last_eval"][0] if _state["last_eval"] is not None else "small"
+    images, labels = _dataset(name)["test"]
+    _, pred, conf = _test_eval(name)
+    members = np.flatnonzero((labels == true) & (pred == predicted))
+    chosen = members[np.argsort(-conf[members], kind="stable")[: max(0, min(int(k), 100))]]
+    return {"items": [{"image": images[i].tolist(), "true": true, "predicted": predicted,
+                       "confidence": round(float(conf[i]), 4)} for i in chosen], "count": int(members.size)}
+
+
 def first_layer(n=32):
     """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles)."""
     W = _current().parameters["W1"]

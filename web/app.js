@@ -301,6 +301,19 @@ async function refreshAnalysis() {
   }
 }
 
+// A confusion-matrix cell shows its test images (one listener for the whole table).
+dom.confusion.addEventListener('click', async (event) => {
+  const cell = event.target.closest('button.cell');
+  if (!cell) return;
+  const t = Number(cell.dataset.true);
+  const p = Number(cell.dataset.predicted);
+  try {
+    ui.showCell(t, p, await client.request('cellImages', { true: t, predicted: p, k: 24 }));
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) dom.cellCaption.textContent = `Could not show these images: ${e.message}`;
+  }
+});
+
 // ---- model file ---------------------------------------------------------------------------
 
 dom.download.addEventListener('click', async () => {

@@ -15,7 +15,7 @@ export const dom = {
   trainAcc: $('train-acc'), testAcc: $('test-acc'), trainMessage: $('train-message'),
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
-  confusion: $('confusion'), weights: $('weights'),
+  confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'),
   modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
   modelMessage: $('model-message'),
 };
@@ -170,10 +170,24 @@ export function showMistakes({ items, errors, total, accuracy, confusion, datase
   const head = '<tr><th scope="col">t\\p</th>' + confusion.map((_, j) => `<th scope="col">${j}</th>`).join('') + '</tr>';
   const rows = confusion.map((row, i) => `<tr><th scope="row">${i}</th>` + row.map((n, j) => {
     const shade = i === j ? 'rgba(29,122,60,0.18)' : `rgba(179,38,30,${(0.6 * n / max).toFixed(2)})`;
-    return `<td data-shade="${shade}">${n}</td>`;
+    const label = `true ${i}, predicted ${j}: ${n} images`;
+    return `<td data-shade="${shade}"><button type="button" class="cell" data-true="${i}" data-predicted="${j}" aria-label="${label}" title="${label}">${n}</button></td>`;
   }).join('') + '</tr>').join('');
   dom.confusion.innerHTML = head + rows;
   for (const td of dom.confusion.querySelectorAll('td')) td.style.background = td.dataset.shade;
+}
+
+// The images of one confusion-matrix cell.
+export function showCell(trueLabel, predicted, { items, count }) {
+  const what = trueLabel === predicted ? `${trueLabel}s read correctly` : `${trueLabel}s read as ${predicted}`;
+  dom.cellCaption.textContent = count ? `${count.toLocaleString()} test images: ${what}` +
+    (count > items.length ? ` (the ${items.length} most confident shown)` : '') : `No test images: ${what}`;
+  dom.cellImages.replaceChildren(...items.map((it) => {
+    const t = tile(it.image, `${(it.confidence * 100).toFixed(0)}%`, it.true !== it.predicted);
+    t.title = `true ${it.true}, predicted ${it.predicted} with ${(it.confidence * 100).toFixed(0)}% confidence`;
+    t.setAttribute('aria-label', t.title);
+    return t;
+  }));
 }
 
 export function showWeights({ tiles }) {

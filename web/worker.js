@@ -186,6 +186,8 @@ async function handle(type, p) {
     }
     case 'misclassified':
       return call('misclassified', p.k ?? 24);
+    case 'cellImages':
+      return call('cell_images', p.true, p.predicted, p.k ?? 24);
     case 'firstLayer':
       return call('first_layer', p.n ?? 32);
     case 'useDefault':

@@ -218,6 +218,28 @@ def test_fast_training_learns(app):
     wait_until(page, "document.querySelectorAll('#mistakes canvas').length > 0", timeout=15)
 
 
+def test_confusion_matrix_cell_shows_its_images(app):
+    page, _ = app
+    page.click("details summary")
+    wait_until(page, "document.querySelectorAll('#confusion button.cell').length === 100", timeout=15)
+    cells = page.evaluate("""[...document.querySelectorAll('#confusion button.cell')].map(
+        (b) => [Number(b.dataset.true), Number(b.dataset.predicted), Number(b.textContent)])""")
+    # rows are true digits: they add up to the 10,000 test images
+    assert sum(n for _, _, n in cells) == 10_000
+    # the largest off-diagonal cell, by keyboard: focus it and press Enter
+    t, p, n = max((c for c in cells if c[0] != c[1]), key=lambda c: c[2])
+    button = page.locator(f"#confusion button.cell[data-true='{t}'][data-predicted='{p}']")
+    button.focus()
+    page.keyboard.press("Enter")
+    wait_until(page, "document.querySelectorAll('#cell-images canvas').length > 0", timeout=10)
+    shown = page.locator("#cell-images figure").count()
+    assert shown == min(n, 24)
+    assert page.text_content("#cell-caption").startswith(f"{n} test images: {t}s read as {p}")
+    titles = page.evaluate("[...document.querySelectorAll('#cell-images figure')].map((f) => f.title)")
+    assert all(title.startswith(f"true {t}, predicted {p} ") for title in titles)
+    page.click("details summary")
+
+
 def test_activation_rows_follow_the_model(app):
     page, _ = app
     run = short_run(page, hidden="64, 32", seed=1)
