@@ -601,8 +601,10 @@ def cell_images(true, predicted, k=24):
 
 
 def first_layer(n=32):
-    """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles)."""
-    W = _current().parameters["W1"]
+    """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles): of the
+    network being trained while a run is in progress, else of the current model."""
+    run = _state["run"]
+    W = (run["net"] if run is not None else _current()).parameters["W1"]
     rows = W[: max(0, min(int(n), W.shape[0]))].astype(np.float64)
     scale = np.abs(rows).max(axis=1, keepdims=True)
     scale[scale == 0] = 1

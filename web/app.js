@@ -248,7 +248,25 @@ client.on('progress', (r) => {
   app.progress = { step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s, elapsed: r.elapsed_s,
                    at: performance.now() };
   charts.draw();
+  refreshWeightsWhileTraining();
 });
+
+// The first-layer weights of the network being trained, while they are on screen: at most
+// every 1.5 s, one request at a time, so training keeps its pace.
+const weightsRefresh = { at: 0, busy: false };
+async function refreshWeightsWhileTraining() {
+  if (!dom.analysis.open || weightsRefresh.busy || performance.now() - weightsRefresh.at < 1500) return;
+  weightsRefresh.busy = true;
+  try {
+    ui.showWeights(await client.request('firstLayer', { n: 32 }));
+    app.weightRefreshes = (app.weightRefreshes || 0) + 1;
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) console.warn(`Could not refresh the weights: ${e.message}`);
+  } finally {
+    weightsRefresh.at = performance.now();
+    weightsRefresh.busy = false;
+  }
+}
 
 client.on('trained', async ({ reason, message, model }) => {
   setState('idle');

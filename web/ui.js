@@ -15,7 +15,7 @@ export const dom = {
   trainAcc: $('train-acc'), testAcc: $('test-acc'), trainMessage: $('train-message'),
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
-  confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'),
+  confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
   modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
   modelMessage: $('model-message'),
 };

@@ -240,6 +240,27 @@ def test_confusion_matrix_cell_shows_its_images(app):
     page.click("details summary")
 
 
+def weight_tiles(page):
+    return page.evaluate("[...document.querySelectorAll('#weights canvas')].map((c) => c.toDataURL())")
+
+
+def test_first_layer_weights_refresh_during_training(app):
+    page, _ = app
+    page.click("details summary")
+    wait_until(page, "document.querySelectorAll('#weights canvas').length > 0", timeout=15)
+    before = weight_tiles(page)
+    refreshes = page.evaluate("window.pynet.weightRefreshes || 0")
+    runs = start_run(page, epochs=6, seed=3)
+    # while the run goes on, the tiles are redrawn from the network being trained
+    wait_until(page, f"(window.pynet.weightRefreshes || 0) > {refreshes} && window.pynet.state === 'running'",
+               timeout=30)
+    during = weight_tiles(page)
+    assert len(during) == 32 and during != before
+    page.click("#stop")
+    wait_idle(page, runs)
+    page.click("details summary")
+
+
 def test_activation_rows_follow_the_model(app):
     page, _ = app
     run = short_run(page, hidden="64, 32", seed=1)
