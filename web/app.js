@@ -484,7 +484,7 @@ export async function crashWorkerForTests(mode = 'throw') {
 // ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------
 
 function makeCharts() {
-  const loss = { x: [], y: [] };
+  const loss = { x: [], y: [], epoch: [] }; // epoch: the epoch's mean loss at its last step, else null
   const acc = { x: [], train: [], test: [] };
   let lossPlot = null;
   let accPlot = null;
@@ -501,8 +501,9 @@ function makeCharts() {
       scales: { x: { time: false } },
       axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
              { size: 45 }],
-      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } }],
-    }, [[], []], dom.loss);
+      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } },
+               { label: 'epoch mean', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
+    }, [[], [], []], dom.loss);
     accPlot = new Plot({
       ...size(dom.accChart), legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false }, y: { range: [0, 1] } },
@@ -518,33 +519,39 @@ function makeCharts() {
   }
 
   function decimate() {
-    const nx = []; const ny = [];
-    for (let i = 0; i + 1 < loss.x.length; i += 2) { nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); }
-    loss.x = nx; loss.y = ny;
+    const nx = []; const ny = []; const ne = [];
+    for (let i = 0; i + 1 < loss.x.length; i += 2) {
+      nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); ne.push(loss.epoch[i + 1] ?? loss.epoch[i]);
+    }
+    loss.x = nx; loss.y = ny; loss.epoch = ne;
   }
 
   function render() {
     timer = null;
     if (!dirty) return;
     dirty = false;
-    lossPlot?.setData([loss.x, loss.y]);
+    lossPlot?.setData([loss.x, loss.y, loss.epoch]);
     accPlot?.setData([acc.x, acc.train, acc.test]);
   }
 
   return {
     reset() {
-      loss.x = []; loss.y = []; acc.x = []; acc.train = []; acc.test = [];
+      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.test = [];
       dirty = true;
       render();
     },
     addLoss(x, y) {
       if (y == null) return;
       if (!loss.x.length) dom.loss.classList.remove('empty');
-      loss.x.push(x); loss.y.push(y);
+      loss.x.push(x); loss.y.push(y); loss.epoch.push(null);
       if (loss.x.length > MAX_POINTS) decimate();
       dirty = true;
     },
     addEpoch(e) {
+      // the epoch's mean loss goes on the last plotted step of that epoch
+      let i = loss.x.length - 1;
+      while (i > 0 && loss.x[i] > e.step) i--;
+      if (i >= 0 && e.loss != null) loss.epoch[i] = e.loss;
       acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.test.push(e.test_acc);
       if (acc.x.length > MAX_POINTS) {
         const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
