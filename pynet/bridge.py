@@ -381,16 +381,23 @@ def _eval_chunk_size(dims):
 
 
 def _begin_eval(run, event):
-    images, labels = _dataset(run["dataset"])["test"]
-    run["pending_eval"] = {"event": event, "pos": 0, "pred": np.empty(labels.shape[0], np.int64),
-                           "conf": np.empty(labels.shape[0], np.float32), "loss": 0.0,
-                           "chunk": _eval_chunk_size(run["dims"])}
+    """Start evaluating the epoch's network: the validation split when the data set has one
+    (the full data set), then the test split, one chunk per call of _continue_eval."""
+    splits = [split for split in ("validation", "test") if split in _dataset(run["dataset"])]
+    run["pending_eval"] = {"event": event, "splits": splits, "chunk": _eval_chunk_size(run["dims"])}
+    _next_split(run["pending_eval"], run)
+
+
+def _next_split(ev, run):
+    labels = _dataset(run["dataset"])[ev["splits"][0]][1]
+    ev.update(pos=0, loss=0.0, pred=np.empty(labels.shape[0], np.int64), conf=np.empty(labels.shape[0], np.float32))
 
 
 def _continue_eval(run):
-    """Evaluate one chunk of the test set; return the completed epoch event when finished."""
+    """Evaluate one chunk; return the completed epoch event when every split is done."""
     ev = run["pending_eval"]
-    images, labels = _dataset(run["dataset"])["test"]
+    split = ev["splits"][0]
+    images, labels = _dataset(run["dataset"])[split]
     i, j = ev["pos"], min(ev["pos"] + ev["chunk"], labels.shape[0])
     P = run["net"].forward(images[i:j].T)
     ev["pred"][i:j] = P.argmax(axis=0)
@@ -400,18 +407,24 @@ def _continue_eval(run):
     ev["pos"] = j
     if j < labels.shape[0]:
         return None
-    run["pending_eval"] = None
     event = ev["event"]
     m = labels.shape[0]
-    event["test_acc"] = float(np.count_nonzero(ev["pred"] == labels) / m)
-    event["test_loss"] = ev["loss"] / m
-    run["test_eval"] = (run["dataset"], ev["pred"], ev["conf"])
+    key = "val" if split == "validation" else "test"
+    event[key + "_acc"] = float(np.count_nonzero(ev["pred"] == labels) / m)
+    event[key + "_loss"] = ev["loss"] / m
+    if split == "test":
+        run["test_eval"] = (run["dataset"], ev["pred"], ev["conf"])
+    ev["splits"].pop(0)
+    if ev["splits"]:
+        _next_split(ev, run)
+        return None
+    run["pending_eval"] = None
     return event
 
 
 def _epoch_out(run, event):
-    e = {k: event.get(k) for k in ("epoch", "epochs", "loss", "train_acc", "test_acc", "test_loss")}
-    for k in ("loss", "train_acc", "test_acc", "test_loss"):
+    e = {k: event.get(k) for k in ("epoch", "epochs", "loss", "train_acc", "val_acc", "val_loss", "test_acc", "test_loss")}
+    for k in ("loss", "train_acc", "val_acc", "val_loss", "test_acc", "test_loss"):
         e[k] = _finite(e[k]) if e[k] is not None else None
     e["step"] = run["step"]
     run["last_epoch"] = e

@@ -151,3 +151,21 @@ def test_save_and_load_round_trip(worker):
     data = worker.save_model()
     info = worker.load_model(data, name="mine")
     assert info["dimensions"] == [784, 16, 10]
+
+
+def test_full_data_set_reports_validation_accuracy(worker, mnist_raw):
+    (xtr, ytr), (xva, yva), (xte, yte) = mnist_raw
+    buf = io.BytesIO()
+    u8 = lambda x: np.rint(x * 256).astype(np.uint8)  # noqa: E731
+    np.savez_compressed(buf, train_images=u8(xtr[:2000]), train_labels=ytr[:2000].astype(np.uint8),
+                        validation_images=u8(xva[:500]), validation_labels=yva[:500].astype(np.uint8),
+                        test_images=u8(xte[:800]), test_labels=yte[:800].astype(np.uint8))
+    worker.load_dataset("full", buf.getvalue())
+    worker.start_training({"hidden": "32", "epochs": 2, "batch_size": 64, "dataset": "full", "learning_rate": 0.003})
+    epochs = [e for r in run_to_end(worker) for e in r["epochs"]]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    for e in epochs:
+        assert 0.6 < e["val_acc"] <= 1 and 0.6 < e["test_acc"] <= 1
+    # the small data set has no validation split: none is reported
+    worker.start_training({"hidden": "16", "epochs": 1, "train_size": 500})
+    assert all(e["val_acc"] is None for r in run_to_end(worker) for e in r["epochs"])

@@ -485,7 +485,7 @@ export async function crashWorkerForTests(mode = 'throw') {
 
 function makeCharts() {
   const loss = { x: [], y: [], epoch: [] }; // epoch: the epoch's mean loss at its last step, else null
-  const acc = { x: [], train: [], test: [] };
+  const acc = { x: [], train: [], val: [], test: [] };
   let lossPlot = null;
   let accPlot = null;
   let timer = null;
@@ -510,8 +510,9 @@ function makeCharts() {
       axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
              { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
       series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
+               { label: 'validation', stroke: '#b07d12', width: 1.5, dash: [5, 4], spanGaps: true },
                { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
-    }, [[], [], []], dom.accChart);
+    }, [[], [], [], []], dom.accChart);
     new ResizeObserver(() => {
       lossPlot.setSize(size(dom.loss));
       accPlot.setSize(size(dom.accChart));
@@ -531,12 +532,12 @@ function makeCharts() {
     if (!dirty) return;
     dirty = false;
     lossPlot?.setData([loss.x, loss.y, loss.epoch]);
-    accPlot?.setData([acc.x, acc.train, acc.test]);
+    accPlot?.setData([acc.x, acc.train, acc.val, acc.test]);
   }
 
   return {
     reset() {
-      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.test = [];
+      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.val = []; acc.test = [];
       dirty = true;
       render();
     },
@@ -552,11 +553,12 @@ function makeCharts() {
       let i = loss.x.length - 1;
       while (i > 0 && loss.x[i] > e.step) i--;
       if (i >= 0 && e.loss != null) loss.epoch[i] = e.loss;
-      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.test.push(e.test_acc);
+      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.val.push(e.val_acc ?? null); acc.test.push(e.test_acc);
       if (acc.x.length > MAX_POINTS) {
         const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
         const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
-        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]); acc.test = idx.map((i) => acc.test[i]);
+        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]);
+        acc.val = idx.map((i) => acc.val[i]); acc.test = idx.map((i) => acc.test[i]);
       }
       dirty = true;
     },
