@@ -506,7 +506,8 @@ function makeCharts() {
     }, [[], [], []], dom.loss);
     accPlot = new Plot({
       ...size(dom.accChart), legend: { show: false }, cursor: { show: false },
-      scales: { x: { time: false }, y: { range: [0, 1] } },
+      // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
+      scales: { x: { time: false }, y: { range: (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1] } },
       axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
              { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
       series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
