@@ -301,7 +301,8 @@ async function onTrained({ reason, message, model }) {
                     samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
                     losses: app.run.losses ?? [], epochMemory: app.run.epochMemory ?? [],
                     peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {},
-                    workers: app.run.workers ?? 1 };
+                    workers: app.run.workers ?? 1,
+                    parallelTiming: (app.run.workers ?? 1) > 1 ? { ...parallel.timing } : null };
     dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
   }
   app.run = null;

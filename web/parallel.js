@@ -20,6 +20,7 @@ const STEP_TIMEOUT_MS = 60_000;
 export function createParallel(main, { onProgress, onTrained }) {
   const helpers = []; // [{ client, ready: Promise }]
   const run = { active: false, paused: false, stopped: false, resume: null };
+  let lastTiming = null;
 
   function makeHelper() {
     const entry = {};
@@ -92,6 +93,10 @@ export function createParallel(main, { onProgress, onTrained }) {
     let step = 0;
     let epoch = 0;
     const sum = new Float64Array(size);
+    // where the time goes (for the measurements in benchmarks/parallel_results.md): waiting for
+    // the workers' steps, adding up gradients on this thread, evaluating on rank 0
+    const timing = { steps: 0, waitMs: 0, sumMs: 0, evalMs: 0 };
+    lastTiming = timing;
 
     const post = (evaluating = false) => {
       const elapsed = (performance.now() - started) / 1000;
@@ -120,6 +125,7 @@ export function createParallel(main, { onProgress, onTrained }) {
           return end('stopped', 'Training stopped; the model trained so far is in use.');
         }
         // the batch's mean gradient: the shards' summed gradients added up, over the batch size
+        const tSum = performance.now();
         let n = 0;
         let lossSum = 0;
         sum.fill(0);
@@ -136,10 +142,14 @@ export function createParallel(main, { onProgress, onTrained }) {
         epochLoss += lossSum;
         seen += n;
         const bytes = new Uint8Array(mean.buffer);
+        const tWait = performance.now();
+        timing.sumMs += tWait - tSum;
         parts = await Promise.all(clients.map((cl, k) => {
           const copy = k === clients.length - 1 ? bytes : bytes.slice();
           return cl.request('pstep', { mean: copy, loss }, [copy.buffer], { timeoutMs: STEP_TIMEOUT_MS });
         }));
+        timing.waitMs += performance.now() - tWait;
+        timing.steps += 1;
         const ev = parts[0].event;
         memory = parts[0].memory ?? memory;
         if (ev.type === 'done') { // diverged: every rank saw the same loss and stopped
@@ -162,6 +172,7 @@ export function createParallel(main, { onProgress, onTrained }) {
               const t = performance.now();
               const r = await main.request('peval', { epoch: e, ms: REPORT_MS });
               evalMs += performance.now() - t;
+              timing.evalMs += performance.now() - t;
               memory = r.memory ?? memory;
               done = r.epoch;
             }
@@ -189,5 +200,6 @@ export function createParallel(main, { onProgress, onTrained }) {
     ensureHelpers, train, pause, resume, stop,
     get active() { return run.active; },
     get helpers() { return helpers.length; },
+    get timing() { return lastTiming; },
   };
 }
