@@ -48,8 +48,14 @@ export function createParallel(main, { onProgress, onTrained }) {
     return Promise.all(helpers.slice(0, n).map((h) => h.ready));
   }
 
+  // A helper's failure must end the run with an error: only a restart of the page's own worker
+  // (WorkerRestarted from rank 0) is left to the page's recovery.
   function clientsFor(world) {
-    return [main, ...helpers.slice(0, world - 1).map((h) => h.client)];
+    return [main, ...helpers.slice(0, world - 1).map((h) => ({
+      request: (...args) => h.client.request(...args).catch((e) => {
+        throw e instanceof WorkerRestarted ? new Error('a helper worker stopped unexpectedly') : e;
+      }),
+    }))];
   }
 
   async function train(config, world) {

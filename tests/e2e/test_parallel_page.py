@@ -3,6 +3,8 @@
 Its own page (helpers stay alive after use), so that the shared page of test_page.py keeps
 its single worker."""
 
+import time
+
 import pytest
 
 from e2e_helpers import READY_TIMEOUT_S, wait_until
@@ -52,7 +54,6 @@ def test_two_workers_pause_and_stop(page2):
     runs = start_run(page, epochs=20)
     wait_until(page, "window.pynet.progress && window.pynet.progress.step > 5", timeout=20)
     page.click("#pause")
-    import time
     time.sleep(0.5)
     held = page.text_content("#step")
     time.sleep(1.0)
@@ -64,4 +65,23 @@ def test_two_workers_pause_and_stop(page2):
     took = page.evaluate("window.pynet.lastRun.endedAt - window.pynet.stopClickedAt")
     assert page.evaluate("window.pynet.lastRun.reason") == "stopped"
     assert took < 500, f"stop took {took:.0f} ms"
+    assert not errors, errors
+
+
+def test_two_workers_diverging_run_keeps_the_previous_model(page2):
+    page, errors = page2
+    if page.evaluate("window.pynet.maxWorkers") < 2:
+        pytest.skip("navigator.hardwareConcurrency is 1 here")
+    page.select_option("#workers", "2")
+    before = page.text_content("#model-name")
+    runs = start_run(page, learning_rate=50, epochs=1, train_size=1000)
+    wait_idle(page, runs, timeout=30)
+    run = page.evaluate("window.pynet.lastRun")
+    assert run["reason"] == "diverged" and run["workers"] == 2, run
+    assert "learning rate" in page.text_content("#train-message")
+    assert page.text_content("#model-name") == before  # no epoch finished: the previous model stays
+    # and a normal 2-worker run works afterwards
+    runs = start_run(page, epochs=1, train_size=1000)
+    wait_idle(page, runs)
+    assert page.evaluate("window.pynet.lastRun.reason") == "completed"
     assert not errors, errors
