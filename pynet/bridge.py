@@ -605,6 +605,7 @@ def parallel_apply(mean, batch_loss):
         event = run["shard"].apply(flat, batch_loss)
     if event["type"] == "batch":
         run["step"], run["epoch"] = event["step"], event["epoch"]
+        event["finished"] = run["shard"].finished
         return event
     return {"type": "done", "reason": event["reason"], "message": event["message"],
             "model": _finish(run, dict(event)) if run["shard"].rank == 0 else None}
