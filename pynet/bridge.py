@@ -25,7 +25,7 @@ import numpy as np
 
 from . import serialize
 from .data import load_npz
-from .model import HIDDEN_ACTIVATIONS, Network, TrainConfig
+from .model import HIDDEN_ACTIVATIONS, Network, ShardedRun, TrainConfig
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
 
@@ -552,7 +552,8 @@ def stop_training():
     if run is None:
         return {"model": model_info(), "stopped": False}
     net = run["net"]
-    run["gen"].close()
+    if run.get("gen") is not None:
+        run["gen"].close()
     if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
         _state["run"] = None
         return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
@@ -563,6 +564,106 @@ def stop_training():
 
 def training():
     return _state["run"] is not None
+
+
+# ---- data-parallel training (see web/parallel.js) -------------------------------------------
+#
+# Every worker calls parallel_start with the same settings, its rank and the number of
+# workers; then, for each batch, parallel_grad (its shard's summed gradient) and, once the
+# page has added them up, parallel_apply (the batch's mean gradient). Rank 0 is the page's
+# own worker: it also evaluates the test set at the end of each epoch (parallel_eval, in
+# chunks) and its network becomes the current model at the end (parallel_finish).
+
+
+def parallel_start(config, rank, world):
+    """Start this worker's part of a data-parallel run; return the same summary as start_training."""
+    dims, activation, dataset, train_size, tc = check_config(config)
+    images, labels = _dataset(dataset)["train"]
+    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    shard = ShardedRun(net, images[:train_size].T, labels[:train_size], tc, rank=int(rank), world=int(world))
+    _state["run"] = {
+        "net": net, "shard": shard, "gen": None, "config": tc, "dataset": dataset, "train_size": train_size,
+        "dims": dims, "activation": activation, "batches": shard.batches, "total_steps": shard.batches * tc.epochs,
+        "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
+        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+    }
+    return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
+            "batches": shard.batches, "total_steps": shard.batches * tc.epochs, "config": tc.to_dict(),
+            "gradient_size": int(sum(p.size for p in net.parameters.values()))}
+
+
+def _shard_run():
+    run = _state["run"]
+    if run is None or "shard" not in run:
+        raise ValueError("no data-parallel training run is in progress")
+    return run
+
+
+def parallel_grad():
+    """This worker's shard of the next batch: {'n', 'loss_sum', 'correct', 'grad': bytes of the
+    float32 summed gradient (n times the shard's mean)}."""
+    run = _shard_run()
+    with np.errstate(all="ignore"):
+        n, loss_sum, correct, flat = run["shard"].shard_gradients()
+    return {"n": int(n), "loss_sum": float(loss_sum), "correct": int(correct),
+            "grad": np.ascontiguousarray(flat, dtype=np.float32).tobytes()}
+
+
+def parallel_apply(mean, batch_loss):
+    """Apply the batch's mean gradient (bytes of float32). Returns the ShardedRun event; for a
+    divergence ('done') on rank 0, the run is finished as in step()."""
+    run = _shard_run()
+    flat = np.frombuffer(_bytes(mean), dtype=np.float32)
+    with np.errstate(all="ignore"):
+        event = run["shard"].apply(flat, batch_loss)
+    if event["type"] == "batch":
+        run["step"], run["epoch"] = event["step"], event["epoch"]
+        event["finished"] = run["shard"].finished
+        return event
+    return {"type": "done", "reason": event["reason"], "message": event["message"],
+            "model": _finish(run, dict(event)) if run["shard"].rank == 0 else None}
+
+
+def parallel_eval(epoch_event, budget_ms=60):
+    """Rank 0: evaluate the test set for an epoch event {'epoch', 'epochs', 'loss', 'train_acc'}
+    in chunks of about budget_ms; None until done, then the epoch as step() reports it."""
+    run = _shard_run()
+    if hasattr(epoch_event, "to_py"):
+        epoch_event = epoch_event.to_py()
+    if run["pending_eval"] is None:
+        _begin_eval(run, dict(epoch_event))
+    deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
+    while True:
+        event = _continue_eval(run)
+        if event is not None:
+            return _epoch_out(run, event)
+        if time.perf_counter() >= deadline:
+            return None
+
+
+def parallel_epoch(epoch_event):
+    """Rank 0: record an epoch that is not evaluated; the epoch as step() reports it."""
+    run = _shard_run()
+    if hasattr(epoch_event, "to_py"):
+        epoch_event = epoch_event.to_py()
+    event = dict(epoch_event)
+    event.setdefault("test_acc", None)
+    event.setdefault("test_loss", None)
+    return _epoch_out(run, event)
+
+
+def parallel_finish(reason="completed"):
+    """End this worker's part of the run. On rank 0 its network becomes the current model
+    (as after step() or stop_training()); returns {'model': info or None}."""
+    run = _state["run"]
+    if run is None or "shard" not in run:
+        return {"model": model_info() if _state["model"] is not None else None}
+    if run["shard"].rank != 0:
+        _state["run"] = None
+        return {"model": None}
+    if reason == "stopped":
+        run["test_eval"] = None
+    return {"model": _finish(run, {"reason": reason, "message": reason})}
 
 
 # ---- analysis -------------------------------------------------------------------------------

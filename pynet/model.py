@@ -267,9 +267,7 @@ class Network:
                 else:
                     idx = order[b * batch_size : (b + 1) * batch_size]
                     Xb, yb = self._batch(rows[idx].T), labels[idx]
-                Yb = eye[:, yb]
-                HL, memories = core.L_layer_forward(Xb, self.parameters, self.hidden_activation)
-                loss = core.compute_loss(HL, Yb)
+                HL, loss, gradients = self._forward_backward(Xb, yb, eye)
                 if first_loss is None:
                     first_loss = loss
                 # The loss cannot reach inf (compute_loss never takes log(0)), so a loss ten times
@@ -281,7 +279,6 @@ class Network:
                            "message": f"the loss {what} at epoch {epoch}, batch {b + 1}: the learning rate "
                                       f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
                     return
-                gradients = core.L_layer_backward(HL, Yb, memories, self.hidden_activation, need_dH0=False)
                 lr = schedule(step)
                 optimizer.step(self.parameters, gradients, lr)
                 step += 1
@@ -329,6 +326,52 @@ class Network:
                                           f"kept the best model (validation loss {best[0]:.4f})"}
                         return
         yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
+
+    def _forward_backward(self, Xb, yb, eye):
+        """One batch's forward pass, mean loss and gradients (averaged over the batch's samples):
+        (HL, loss, gradients). The only place where training does its math."""
+        Yb = eye[:, yb]
+        HL, memories = core.L_layer_forward(Xb, self.parameters, self.hidden_activation)
+        loss = core.compute_loss(HL, Yb)
+        gradients = core.L_layer_backward(HL, Yb, memories, self.hidden_activation, need_dH0=False)
+        return HL, loss, gradients
+
+    def gradients(self, Xb, yb):
+        """Gradients of a batch (or of one worker's shard of a batch) for data-parallel training.
+
+        Xb: (n_0, n) inputs (uint8 pixels or numbers); yb: (n,) class indices.
+        Returns (loss_sum, correct, gradients): the summed cross-entropy, the number of samples
+        predicted right and the dW/db dict averaged over the n samples. The weighted mean
+        sum_k n_k g_k / sum_k n_k of the shards' gradients is the whole batch's gradient.
+        """
+        yb = np.asarray(yb)
+        if yb.shape[0] == 0:
+            return 0.0, 0, {"d" + k: np.zeros_like(v) for k, v in self.parameters.items()}
+        eye = np.eye(self.dimensions[-1], dtype=self.dtype)
+        HL, loss, gradients = self._forward_backward(self._batch(np.asarray(Xb)), yb, eye)
+        gradients = {k: v for k, v in gradients.items() if not k.startswith("dH")}
+        correct = int(np.count_nonzero(HL.argmax(axis=0) == yb))
+        return loss * yb.shape[0], correct, gradients
+
+    def flatten_gradients(self, gradients, scale=1.0):
+        """dW1, db1, dW2, ... concatenated into one 1-D array of the model's dtype (times scale)."""
+        names = ["d" + k for k in self.parameters]
+        out = np.concatenate([np.ravel(gradients[k]) for k in names]).astype(self.dtype, copy=False)
+        if scale != 1.0:
+            out *= self.dtype.type(scale)
+        return out
+
+    def unflatten_gradients(self, flat):
+        """The inverse of flatten_gradients: a dict of dW/db arrays (views of flat)."""
+        flat = np.asarray(flat, dtype=self.dtype)
+        total = sum(p.size for p in self.parameters.values())
+        if flat.shape != (total,):
+            raise ValueError(f"expected {total} gradient values, got {flat.shape}")
+        out, i = {}, 0
+        for k, p in self.parameters.items():
+            out["d" + k] = flat[i : i + p.size].reshape(p.shape)
+            i += p.size
+        return out
 
     def fit(self, X, Y, config=None, validation=None, test=None, callback=None):
         """Train to the end; return the list of epoch events (the history).
@@ -391,3 +434,106 @@ def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, p
         elif print_loss and i % 100 == 0:
             print("Loss after iteration %i: %f" % (i, loss))
     return parameters
+
+
+class ShardedRun:
+    """One worker's part of a data-parallel run of ``Network.train``.
+
+    Every worker builds the same network (same seed) and a ShardedRun with the same data and
+    config, its rank and the number of workers (world). They go through the same batches in
+    the same shuffled order (the same generator as ``train``); each computes the gradients of
+    its shard of the batch (``shard_gradients``), the coordinator forms the batch's mean
+    gradient (sum of n_k * g_k over the shards, divided by the batch size) and every worker
+    applies it (``apply``) with its own copy of the optimizer. The parameters then stay the
+    same on every worker, and equal to single-worker training up to float rounding.
+    """
+
+    def __init__(self, net, X, Y, config=None, rank=0, world=1):
+        config = (config or TrainConfig()).validated()
+        world, rank = int(world), int(rank)
+        if world < 1 or not 0 <= rank < world:
+            raise ValueError(f"rank must be in [0, {world}), got {rank}")
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] != net.dimensions[0]:
+            raise ValueError(f"X must have shape ({net.dimensions[0]}, m), samples as columns; got {X.shape}")
+        m = X.shape[1]
+        if m == 0:
+            raise ValueError("X has no samples")
+        self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
+        self.rows = X.T
+        self.labels = labels_of(Y, net.dimensions[-1], m)
+        bs = config.batch_size
+        self.batch_size = m if bs in (0, None) or bs >= m else bs
+        self.batches = math.ceil(m / self.batch_size)
+        self.shuffle = self.batch_size < m
+        self.schedule = Schedule(config.learning_rate, config.schedule, total_steps=self.batches * config.epochs,
+                                 step_every=self.batches * max(1, config.epochs // 3))
+        self.optimizer = make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
+        self.rng = np.random.default_rng(config.seed)
+        self.epoch, self.batch, self.step = 1, 0, 0
+        self.order = self.rng.permutation(m) if self.shuffle else None
+        self.first_loss = None
+        self.good = {k: v.copy() for k, v in net.parameters.items()}
+        self.finished = False
+
+    def batch_sizes(self):
+        """Sizes of every worker's shard of the current batch (np.array_split's split)."""
+        start = self.batch * self.batch_size
+        n = min(self.batch_size, self.m - start)
+        return [len(a) for a in np.array_split(np.arange(n), self.world)]
+
+    def _shard_indices(self):
+        start = self.batch * self.batch_size
+        idx = np.arange(start, min(start + self.batch_size, self.m))
+        if self.order is not None:
+            idx = self.order[idx]
+        return np.array_split(idx, self.world)[self.rank]
+
+    def shard_gradients(self):
+        """(n, loss_sum, correct, flat): this worker's shard of the current batch; flat holds
+        n times its mean gradient (the shard's summed gradient), ready to be added up."""
+        if self.finished:
+            raise ValueError("the run has ended")
+        idx = self._shard_indices()
+        loss_sum, correct, gradients = self.net.gradients(self.rows[idx].T, self.labels[idx])
+        return len(idx), loss_sum, correct, self.net.flatten_gradients(gradients, scale=len(idx))
+
+    def apply(self, mean_flat, batch_loss):
+        """Apply the batch's mean gradient (flat) whose batch had mean loss batch_loss.
+
+        Returns {'type': 'batch', 'epoch', 'batch', 'step', 'lr', 'epoch_end': bool} or, when the
+        loss diverged (the same test as ``train``), {'type': 'done', 'reason': 'diverged', ...}
+        with the parameters of the last good epoch restored.
+        """
+        net, config = self.net, self.config
+        loss = float(batch_loss)
+        if self.first_loss is None:
+            self.first_loss = loss
+        if not math.isfinite(loss) or loss > max(10 * self.first_loss, 20.0):
+            return self._diverged(f"the loss {'became ' + str(loss) if not math.isfinite(loss) else f'rose from {self.first_loss:.3g} to {loss:.3g}'}"
+                                  f" at epoch {self.epoch}, batch {self.batch + 1}")
+        lr = self.schedule(self.step)
+        self.optimizer.step(net.parameters, net.unflatten_gradients(mean_flat), lr)
+        self.step += 1
+        event = {"type": "batch", "epoch": self.epoch, "batch": self.batch + 1, "batches": self.batches,
+                 "step": self.step, "lr": lr, "epoch_end": False}
+        self.batch += 1
+        if self.batch == self.batches:
+            event["epoch_end"] = True
+            if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
+                return self._diverged(f"parameters became NaN or inf in epoch {self.epoch}")
+            self.good = {k: v.copy() for k, v in net.parameters.items()}
+            self.batch = 0
+            self.epoch += 1
+            if self.epoch > config.epochs:
+                self.finished = True
+            else:
+                self.order = self.rng.permutation(self.m) if self.shuffle else None
+        return event
+
+    def _diverged(self, what):
+        self.net.parameters = self.good
+        self.finished = True
+        return {"type": "done", "reason": "diverged", "epochs_run": self.epoch - 1,
+                "message": f"{what}: the learning rate {self.config.learning_rate:g} is too high; "
+                           f"the model of the last good epoch was kept"}

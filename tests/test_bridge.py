@@ -169,3 +169,53 @@ def test_full_data_set_reports_validation_accuracy(worker, mnist_raw):
     # the small data set has no validation split: none is reported
     worker.start_training({"hidden": "16", "epochs": 1, "train_size": 500})
     assert all(e["val_acc"] is None for r in run_to_end(worker) for e in r["epochs"])
+
+
+def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
+    """Two ranks (two bridge states swapped in one process) driven like web/parallel.js: the
+    same per-epoch test accuracy as step(), and rank 0's network becomes the current model."""
+    config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1}
+    worker.start_training(config)
+    single = [e for r in run_to_end(worker) for e in r["epochs"]]
+    single_params = {k: v.copy() for k, v in worker._state["model"].parameters.items()}
+
+    base = dict(worker._state, run=None)
+    states = [dict(base), dict(base)]
+
+    def on(rank, fn, *args):
+        worker._state = states[rank]
+        try:
+            return fn(*args)
+        finally:
+            worker._state = states[0]
+
+    summaries = [on(k, worker.parallel_start, config, k, 2) for k in range(2)]
+    assert summaries[0]["total_steps"] == 16
+    epochs, seen, loss_sum, correct = [], 0, 0.0, 0
+    while True:
+        parts = [on(k, worker.parallel_grad) for k in range(2)]
+        n = sum(p["n"] for p in parts)
+        total = sum(np.frombuffer(p["grad"], np.float32).astype(np.float64) for p in parts)
+        mean = (total / n).astype(np.float32).tobytes()
+        batch_loss = sum(p["loss_sum"] for p in parts) / n
+        seen += n
+        loss_sum += sum(p["loss_sum"] for p in parts)
+        correct += sum(p["correct"] for p in parts)
+        events = [on(k, worker.parallel_apply, mean, batch_loss) for k in range(2)]
+        assert events[0] == events[1]
+        if events[0]["epoch_end"]:
+            ev = {"epoch": events[0]["epoch"], "epochs": 2, "loss": loss_sum / 1000, "train_acc": correct / 1000}
+            loss_sum, correct = 0.0, 0
+            e = None
+            while e is None:
+                e = on(0, worker.parallel_eval, ev, 20)
+            epochs.append(e)
+            if events[0]["epoch"] == 2:
+                break
+    assert on(1, worker.parallel_finish, "completed") == {"model": None}
+    info = on(0, worker.parallel_finish, "completed")["model"]
+    assert info["name"] == "trained" and seen == 2000
+    assert [e["test_acc"] for e in epochs] == pytest.approx([e["test_acc"] for e in single], abs=0.005)
+    assert [e["train_acc"] for e in epochs] == pytest.approx([e["train_acc"] for e in single], abs=0.005)
+    for k, p in single_params.items():
+        np.testing.assert_allclose(worker._state["model"].parameters[k], p, rtol=1e-3, atol=1e-4)

@@ -3,6 +3,7 @@
 
 import { createClient, WorkerRestarted } from './client.js';
 import { createPad } from './draw.js';
+import { createParallel } from './parallel.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 
@@ -28,6 +29,21 @@ const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { t
 const client = createClient(makeWorker, { onFatal: (reason) => workerFailed(reason) });
 const app = { ready: false, state: 'disabled', run: null, restarts: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
+
+// Data-parallel training (web/parallel.js): the page's worker is rank 0, helpers are added on
+// demand. Workers: 1 .. min(hardwareConcurrency, 4).
+const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
+const DEFAULT_WORKERS = 1; // see README: 2 workers were not faster for the Fast preset here
+const parallel = createParallel(client, { onProgress: (r) => onProgress(r), onTrained: (t) => onTrained(t) });
+for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
+dom.workers.value = String(Math.min(DEFAULT_WORKERS, MAX_WORKERS));
+app.maxWorkers = MAX_WORKERS;
+const chosenWorkers = () => Number(dom.workers.value) || 1;
+function startHelpers() {
+  const n = chosenWorkers() - 1;
+  if (app.ready && n > 0) parallel.ensureHelpers(n).then(() => { app.helpersReady = parallel.helpers; }).catch(() => {});
+}
+dom.workers.addEventListener('change', startHelpers);
 
 // The current model's file, kept on the main thread after each training run, upload or
 // restore, so that a restarted worker can load it again (null: the default model).
@@ -72,6 +88,7 @@ client.request('ready').then(async (info) => {
   await refreshAnalysis();
   // let the browser optimize the training code before the first run (see worker.js)
   await client.request('warmup', { ms: 1200 }).then((r) => { app.warmedUp = r; }).catch(() => {});
+  startHelpers();
   registerServiceWorker();
 }).catch((e) => ui.setStatus({ phase: 'failed', message: `Start-up failed: ${e.message}`, fraction: 0 }));
 
@@ -154,9 +171,14 @@ dom.form.addEventListener('submit', async (event) => {
   const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
   setState('starting');
   app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
-  ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
+  // full batch (the seed recipe) stays on one worker
+  const fullBatch = Number(values.batch_size) === 0 || Number(values.batch_size) >= Number(values.train_size);
+  const workers = fullBatch ? 1 : chosenWorkers();
+  ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…'
+    : workers > 1 && parallel.helpers < workers - 1 ? `Starting ${workers - 1} more worker${workers > 2 ? 's' : ''}…` : 'Starting…', 'ok');
   try {
-    const summary = await client.request('train', { config });
+    const summary = workers > 1 ? await parallel.train(config, workers)
+      : { ...await client.request('train', { config }), workers: 1 };
     beginRun(summary);
     ui.formMessage('', 'ok');
     setState('running');
@@ -171,6 +193,19 @@ dom.form.addEventListener('submit', async (event) => {
 });
 
 dom.pause.addEventListener('click', async () => {
+  if (parallel.active) {
+    if (app.state === 'running') {
+      app.pauseClickedAt = performance.now();
+      setState('paused');
+      parallel.pause();
+      ui.trainMessage('Paused. Drawing still works with the current model.');
+    } else if (app.state === 'paused') {
+      setState('running');
+      ui.trainMessage('');
+      parallel.resume();
+    }
+    return;
+  }
   if (app.state === 'running') {
     app.pauseClickedAt = performance.now();
     setState('paused');
@@ -188,7 +223,8 @@ dom.pause.addEventListener('click', async () => {
 dom.stop.addEventListener('click', () => {
   if (app.state === 'running' || app.state === 'paused') {
     app.stopClickedAt = performance.now();
-    client.request('stop').catch(() => {});
+    if (parallel.active) parallel.stop();
+    else client.request('stop').catch(() => {});
   }
 });
 
@@ -204,14 +240,17 @@ function beginRun(summary) {
   ui.resetLive();
   ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
   const c = summary.config;
+  app.run.workers = summary.workers ?? 1;
   const what = c.batch_size === 0 || c.batch_size >= summary.train_size
     ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
-    : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`;
+    : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`
+      + (app.run.workers > 1 ? `, each batch split across ${app.run.workers} workers` : '');
   ui.trainMessage(`Training ${summary.dimensions.join('-')} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
     + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
 }
 
-client.on('progress', (r) => {
+client.on('progress', (r) => onProgress(r));
+function onProgress(r) {
   if (!app.run?.firstLosses) return;
   app.run.step = r.step;
   if (r.memory) {
@@ -249,7 +288,7 @@ client.on('progress', (r) => {
                    at: performance.now() };
   charts.draw();
   refreshWeightsWhileTraining();
-});
+}
 
 // The first-layer weights of the network being trained, while they are on screen: at most
 // every 1.5 s, one request at a time, so training keeps its pace.
@@ -268,7 +307,8 @@ async function refreshWeightsWhileTraining() {
   }
 }
 
-client.on('trained', async ({ reason, message, model }) => {
+client.on('trained', (t) => onTrained(t));
+async function onTrained({ reason, message, model }) {
   setState('idle');
   charts.draw(true);
   const acc = app.run && charts.lastTest();
@@ -278,7 +318,9 @@ client.on('trained', async ({ reason, message, model }) => {
                     reached87: app.run.reached87 ?? null, seconds: (performance.now() - app.run.started) / 1000,
                     samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
                     losses: app.run.losses ?? [], epochMemory: app.run.epochMemory ?? [],
-                    peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {} };
+                    peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {},
+                    workers: app.run.workers ?? 1,
+                    parallelTiming: (app.run.workers ?? 1) > 1 ? { ...parallel.timing } : null };
     dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
   }
   app.run = null;
@@ -296,7 +338,7 @@ client.on('trained', async ({ reason, message, model }) => {
   if (!pad.isEmpty()) predictNow();
   await keepModel(model?.name);
   await refreshAnalysis();
-});
+}
 
 // Keep the current model's bytes on this thread (see `kept`).
 async function keepModel(name) {

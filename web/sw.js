@@ -45,8 +45,9 @@ self.addEventListener('fetch', (event) => {
         throw err;
       }
     }
-    // Everything else belongs to this version: the cache first.
-    const cached = await cache.match(request);
+    // Everything else belongs to this version: the cache first (worker.js?role=helper, the
+    // data-parallel helper, is the cached worker.js).
+    const cached = await cache.match(request, { ignoreSearch: new URL(request.url).pathname.endsWith('/worker.js') });
     if (cached) return cached;
     const fresh = await fetch(request);
     if (fresh.ok) cache.put(request, fresh.clone());

@@ -17,7 +17,7 @@ export const dom = {
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
   confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
   modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
-  modelMessage: $('model-message'),
+  modelMessage: $('model-message'), workers: $('workers'),
 };
 
 export const FIELDS = {
@@ -235,7 +235,7 @@ export function setTraining(state) { // 'idle' | 'running' | 'paused' | 'startin
   dom.stop.disabled = !running;
   dom.pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
   dom.pause.setAttribute('aria-pressed', String(state === 'paused'));
-  for (const el of [dom.preset, ...Object.values(FIELDS)]) el.disabled = running || state === 'starting';
+  for (const el of [dom.preset, dom.workers, ...Object.values(FIELDS)]) el.disabled = running || state === 'starting';
   dom.form.dataset.state = state;
 }
 

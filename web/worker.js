@@ -14,6 +14,9 @@ import { loadPyodide } from './pyodide/pyodide.mjs';
 
 const STEP_MS = 60;
 const site = new URL('./', import.meta.url);
+// 'helper': an extra worker of a data-parallel run (web/parallel.js): it loads only Pyodide,
+// NumPy, pynet and the small data set, and answers only the parallel requests.
+const role = new URL(self.location.href).searchParams.get('role') || 'main';
 let pyodide = null;
 let bridge = null;
 
@@ -56,6 +59,12 @@ async function start() {
   const info = await buildInfo;
   await pyodide.loadPackage(new URL(info.pynet_wheel, site).href, { messageCallback: () => {} });
   bridge = pyodide.pyimport('pynet.bridge');
+  if (role === 'helper') {
+    status('data', 'Loading 5,000 training images…', 0.8);
+    const dataset = call('load_dataset', 'small', await fetchBytes('data/mnist-small.npz'));
+    status('ready', 'Ready', 1);
+    return { dataset, seconds: (performance.now() - t0) / 1000, version: info.version, memory: memoryBytes(), role };
+  }
   status('data', 'Loading the default model and 5,000 training images…', 0.8);
   const [model, small] = await Promise.all([fetchBytes('models/default.npz'), fetchBytes('data/mnist-small.npz')]);
   const modelInfo = call('load_default_model', model);
@@ -184,6 +193,31 @@ async function handle(type, p) {
       if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'Training stopped; the model trained so far is in use.', model: r.model } });
       return r;
     }
+    // ---- data-parallel runs (web/parallel.js drives them; see pynet/bridge.py) ----
+    case 'pstart': {
+      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
+        await handle('loadDataset', { name: p.config.dataset });
+      }
+      return call('parallel_start', pyodide.toPy(p.config), p.rank, p.world);
+    }
+    case 'pstep': {
+      // apply the previous batch's mean gradient (if any), then compute this worker's shard
+      // of the next batch (unless the run ended)
+      const out = { event: null, memory: memoryBytes() };
+      if (p.mean) {
+        out.event = call('parallel_apply', p.mean, p.loss);
+        if (out.event.type === 'done' || out.event.finished) return out;
+      }
+      Object.assign(out, call('parallel_grad'));
+      return out;
+    }
+    case 'peval':
+      return { epoch: call('parallel_eval', pyodide.toPy(p.epoch), p.ms ?? STEP_MS) ?? null, memory: memoryBytes() };
+    case 'pepoch':
+      return call('parallel_epoch', pyodide.toPy(p.epoch));
+    case 'pfinish':
+      return call('parallel_finish', p.reason ?? 'completed');
     case 'misclassified':
       return call('misclassified', p.k ?? 24);
     case 'cellImages':
@@ -216,7 +250,8 @@ onmessage = async (event) => {
   if (type !== 'warmup') warming = false;
   try {
     const result = await handle(type, payload || {});
-    const transfer = result instanceof Uint8Array ? [result.buffer] : [];
+    const transfer = result instanceof Uint8Array ? [result.buffer]
+      : result?.grad instanceof Uint8Array ? [result.grad.buffer] : [];
     postMessage({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
     postMessage({ id, type: 'error', payload: { message: pyError(e) } });

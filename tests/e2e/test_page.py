@@ -79,7 +79,8 @@ def start_run(page, **values):
     set_form(page, **values)
     runs = page.evaluate("window.pynet.runs || 0")
     page.click("#train")
-    wait_until(page, "window.pynet.state === 'running'", timeout=20)
+    # a run that diverges at once can end between two polls: seeing it ended counts as started
+    wait_until(page, f"window.pynet.state === 'running' || (window.pynet.runs || 0) > {runs}", timeout=20)
     return runs
 
 
