@@ -164,6 +164,17 @@ class Network:
                 raise ValueError("X contains NaN or inf")
         return self._batch(X)
 
+    def _training_input(self, X):
+        """X as an array (n_0, m) with at least one sample, numeric and finite; ValueError otherwise."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] != self.dimensions[0]:
+            raise ValueError(f"X must have shape ({self.dimensions[0]}, m), samples as columns; got {X.shape}")
+        if X.shape[1] == 0:
+            raise ValueError("X has no samples")
+        if X.dtype != np.uint8 and (not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X))):
+            raise ValueError("X must be numeric with no NaN or inf")
+        return X
+
     def _batch(self, X):
         """A batch of already validated inputs in the model's dtype (uint8 scaled by 1/256)."""
         if X.dtype == np.uint8:
@@ -218,20 +229,13 @@ class Network:
         On divergence (non-finite loss) the parameters of the last good epoch are restored.
         """
         config = (config or TrainConfig()).validated()
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[0] != self.dimensions[0]:
-            raise ValueError(f"X must have shape ({self.dimensions[0]}, m), samples as columns; got {X.shape}")
+        X = self._training_input(X)
         m = X.shape[1]
-        if m == 0:
-            raise ValueError("X has no samples")
         for name, pair in (("validation", validation), ("test", test)):
             # an empty set's loss is NaN: early stopping would then find no best model to restore
             if pair is not None and np.shape(pair[0])[-1:] == (0,):
                 raise ValueError(f"the {name} set has no samples")
         labels = labels_of(Y, self.dimensions[-1], m)
-        if X.dtype != np.uint8:
-            if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
-                raise ValueError("X must be numeric with no NaN or inf")
         rows = X.T  # (m, n_0) view: a mini-batch is then a fast gather of contiguous rows
         n_classes = self.dimensions[-1]
         batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
@@ -453,12 +457,8 @@ class ShardedRun:
         world, rank = int(world), int(rank)
         if world < 1 or not 0 <= rank < world:
             raise ValueError(f"rank must be in [0, {world}), got {rank}")
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[0] != net.dimensions[0]:
-            raise ValueError(f"X must have shape ({net.dimensions[0]}, m), samples as columns; got {X.shape}")
+        X = net._training_input(X)
         m = X.shape[1]
-        if m == 0:
-            raise ValueError("X has no samples")
         self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
         self.rows = X.T
         self.labels = labels_of(Y, net.dimensions[-1], m)
