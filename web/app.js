@@ -82,7 +82,10 @@ client.request('ready').then(async (info) => {
   dom.upload.disabled = false;
   dom.resetModel.disabled = false;
   dom.saveLocal.disabled = false;
-  store.loadSaved().then((saved) => { dom.restoreLocal.disabled = !saved; }).catch(() => {});
+  // A model the user saved in this browser comes back on reload.
+  const saved = await store.loadSaved().catch(() => null);
+  dom.restoreLocal.disabled = !saved;
+  if (saved) await restoreSaved(saved);
   if (!pad.isEmpty()) predictNow();
   ui.showSamples(await client.request('samples', { n: 24 }));
   await refreshAnalysis();
@@ -441,9 +444,14 @@ dom.saveLocal.addEventListener('click', async () => {
 });
 
 dom.restoreLocal.addEventListener('click', async () => {
+  const saved = await store.loadSaved().catch(() => null);
+  if (!saved) ui.modelMessage('Could not restore the saved model: nothing is saved yet. The previous model is still in use.');
+  else await restoreSaved(saved);
+});
+
+// Make a model saved in this browser the current one; a bad one is refused and nothing changes.
+async function restoreSaved(saved) {
   try {
-    const saved = await store.loadSaved();
-    if (!saved) throw new Error('nothing is saved yet');
     const info = await client.request('loadModel', { bytes: saved.bytes, name: 'saved' });
     kept.bytes = saved.bytes;
     kept.name = 'saved';
@@ -454,7 +462,7 @@ dom.restoreLocal.addEventListener('click', async () => {
   } catch (e) {
     ui.modelMessage(`Could not restore the saved model: ${e.message}. The previous model is still in use.`);
   }
-});
+}
 
 // ---- worker crash recovery ----------------------------------------------------------------
 

@@ -495,6 +495,9 @@ def test_works_offline_after_the_first_visit(app):
         wait_until(page, "document.getElementById('status').dataset.phase === 'ready'"
                          " || document.getElementById('status').dataset.phase === 'failed'", timeout=120)
         assert page.text_content("#status").strip() == "Ready"
+        # the model saved in this browser (test_save_in_browser_and_restore) came back on reload
+        wait_until(page, "document.getElementById('model-info').textContent.includes('saved model')", timeout=20)
+        assert page.text_content("#model-message").startswith("Restored")
         assert draw_and_read(page, "1") == "1"
         assert ("pyodide.asm.wasm", True) in served, served
         assert all(from_sw for _, from_sw in served), served
