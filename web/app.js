@@ -403,7 +403,16 @@ dom.upload.addEventListener('change', async () => {
     if (file.size > 64 * 1024 * 1024) throw new Error('the file is larger than 64 MB');
     const bytes = new Uint8Array(await file.arrayBuffer());
     const copy = bytes.slice();
-    const info = await client.request('loadModel', { bytes }, [bytes.buffer]);
+    let info;
+    try {
+      info = await client.request('loadModel', { bytes }, [bytes.buffer]);
+    } catch (e) {
+      // The worker's runtime broke while checking the file (not a refusal): once the page has
+      // restarted it, check the file again on the fresh one.
+      if (!e.fatal) throw e;
+      await recovered();
+      info = await client.request('loadModel', { bytes: copy.slice(), name: 'uploaded' });
+    }
     kept.bytes = copy;
     kept.name = 'uploaded';
     ui.showModel(info);
@@ -479,6 +488,16 @@ function workerFailed(reason) {
     return;
   }
   recoverWorker(reason);
+}
+
+// Resolves once a worker restart in progress (or about to start) has finished.
+async function recovered(timeoutMs = 120_000) {
+  const end = performance.now() + timeoutMs;
+  await new Promise((r) => setTimeout(r, 200)); // the 'fatal' message that starts the recovery follows the error
+  while (app.recovering || !app.ready) {
+    if (performance.now() > end) throw new Error('the worker could not be restarted');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function recoverWorker(reason) {

@@ -40,7 +40,8 @@ export function createClient(makeWorker, { onFatal = () => {} } = {}) {
         const { resolve, reject, timer } = pending.get(id);
         clearTimeout(timer);
         pending.delete(id);
-        if (type === 'error') reject(new Error(payload.message));
+        // fatal: the worker's runtime broke (a WebAssembly trap), not a refusal of the request
+        if (type === 'error') reject(Object.assign(new Error(payload.message), { fatal: Boolean(payload.fatal) }));
         else resolve(payload);
         return;
       }

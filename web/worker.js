@@ -254,7 +254,7 @@ onmessage = async (event) => {
       : result?.grad instanceof Uint8Array ? [result.grad.buffer] : [];
     postMessage({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
-    postMessage({ id, type: 'error', payload: { message: pyError(e) } });
+    postMessage({ id, type: 'error', payload: { message: pyError(e), fatal: isFatal(e) } });
     if (isFatal(e)) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
 };
@@ -262,5 +262,5 @@ onmessage = async (event) => {
 // After a wasm trap or running out of memory inside Python, Pyodide refuses every later call.
 function isFatal(e) {
   const text = String(e && e.message || e);
-  return /fatally failed|Aborted\(|RuntimeError: (unreachable|memory access out of bounds)|Out of memory/i.test(text);
+  return /fatally failed|Aborted\(|RuntimeError: (unreachable|memory access out of bounds)|Out of memory|null function|signature mismatch/i.test(text);
 }
