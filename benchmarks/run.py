@@ -39,11 +39,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import native  # noqa: E402  (benchmarks/native.py)
 import throughput as tp  # noqa: E402
+from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, wait_until  # noqa: E402  (tests/e2e/e2e_helpers.py)
 from pynet import data  # noqa: E402
 
-SYSTEM_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 5}
 
 
@@ -194,17 +192,6 @@ INSTRUMENT = """(() => {
 
 FORM_IDS = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
             "train_size": "#train-size", "seed": "#seed"}
-
-
-def wait_until(page, expression, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for: {expression}")
-        time.sleep(interval)
 
 
 def number(text):
