@@ -13,6 +13,7 @@ reads them back with ``allow_pickle=False``.
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
 import subprocess
@@ -36,6 +37,56 @@ SPLITS = ("train", "validation", "test")
 # or an unparsable .npy header.
 NPZ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, zlib.error, SyntaxError,
               tokenize.TokenError)
+MAX_DATA_BYTES = 1 << 30  # a data file may unpack to at most this (the full MNIST file: 55 MiB)
+
+
+def check_npz_archive(data, limit, what):
+    """Refuse, before NumPy allocates anything, an .npz archive that is not safe to np.load.
+
+    data: the file's bytes; limit: the most its arrays may take, in bytes; what: how a good file
+    is called, for the message ("a pynet data file" gives "not a pynet data file: <why>").
+    Refused with ValueError: anything but a zip archive; a zip bomb (members that unpack to far
+    more than the archive); a .npy header that claims more data than its member holds (np.load
+    allocates the claimed shape before reading); arrays of Python objects (pickles).
+    """
+    def refuse(why):
+        raise ValueError(f"not {what}: {why}")
+
+    def size(n):
+        return f"{n / 2**20:,.0f} MiB"
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            total = sum(info.file_size for info in infos)
+            if total > limit:
+                refuse(f"it would unpack to {size(total)}, more than the {size(limit)} allowed")
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    try:
+                        version = np.lib.format.read_magic(f)
+                    except ValueError as e:
+                        refuse(f"the entry {info.filename!r} is not a .npy array ({e})")
+                    if version not in ((1, 0), (2, 0)):
+                        refuse(f"the entry {info.filename!r} has unsupported .npy version {version}")
+                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                        else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(f)
+                if dtype.hasobject:
+                    refuse(f"the entry {info.filename!r} holds Python objects (a pickle), which are never loaded")
+                claimed = dtype.itemsize * math.prod(int(d) for d in shape)
+                if claimed > info.file_size:
+                    refuse(f"the entry {info.filename!r} claims {claimed / 2**20:,.1f} MiB of data "
+                           f"but holds {info.file_size:,} bytes")
+    except ValueError as e:
+        if str(e).startswith(f"not {what}:"):
+            raise
+        refuse(str(e))
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, SyntaxError, TypeError,
+            tokenize.TokenError) as e:
+        refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")
 
 
 def cache_dir():
@@ -176,12 +227,14 @@ def load_npz(source):
     Raises ValueError for anything that is not a well-formed pynet data file.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(bytes(source))
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        data = source.read()
+    else:
+        data = Path(source).read_bytes()
+    check_npz_archive(data, MAX_DATA_BYTES, "a pynet data file")
     try:
-        z = np.load(source, allow_pickle=False)
-        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array, not an .npz archive
-            raise ValueError("it is a single .npy array, not an .npz archive")
-        with z:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except NPZ_ERRORS as e:
         raise ValueError(f"not a pynet data file: {e}") from None

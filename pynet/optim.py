@@ -15,6 +15,8 @@ SCHEDULES = ("constant", "cosine", "step")
 
 def check_learning_rate(learning_rate):
     """Return the learning rate as a float; raise ValueError unless it is finite and > 0."""
+    if isinstance(learning_rate, (bool, np.bool_)):  # float(True) is 1.0, never what was meant
+        raise ValueError(f"learning rate must be a number, got {learning_rate!r}")
     try:
         lr = float(learning_rate)
     except (TypeError, ValueError):

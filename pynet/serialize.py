@@ -16,12 +16,11 @@ ValueError and whatever model the caller already has stays as it was.
 
 import io
 import json
-import zipfile
 
 import numpy as np
 
 from .core import check_dimensions
-from .data import NPZ_ERRORS
+from .data import NPZ_ERRORS, check_npz_archive
 from .model import HIDDEN_ACTIVATIONS, Network
 
 FORMAT = "pynet-model"
@@ -57,22 +56,18 @@ def _refuse(why):
     raise ValueError(f"not a valid pynet model file: {why}")
 
 
-def from_bytes(data, expect_io=None):
+def from_bytes(data, expect_io=None, max_bytes=None):
     """Read a Network from model-file bytes; ValueError with the reason if anything is off.
 
     expect_io: optional (n_inputs, n_classes), e.g. (784, 10) for MNIST: a model of other
-    input or output size is refused.
+    input or output size is refused. max_bytes: the most its arrays may take (default MAX_BYTES).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("from_bytes needs bytes")
-    buf = io.BytesIO(bytes(data))
+    data = bytes(data)
+    check_npz_archive(data, MAX_BYTES if max_bytes is None else max_bytes, "a valid pynet model file")
     try:
-        with zipfile.ZipFile(buf) as z:
-            total = sum(info.file_size for info in z.infolist())
-            if total > MAX_BYTES:
-                _refuse(f"it would unpack to {total / 2**20:.0f} MiB, more than the {MAX_BYTES >> 20} MiB allowed")
-        buf.seek(0)
-        with np.load(buf, allow_pickle=False) as z:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {name: z[name] for name in z.files}
         raw = sorted(name for name, a in arrays.items() if not isinstance(a, np.ndarray))
         if raw:  # np.load gives members not named *.npy as raw bytes

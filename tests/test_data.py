@@ -175,8 +175,10 @@ def test_load_npz_accepts_a_minimal_file():
     ("labels_wrong_length", "must be integers of shape"),
     ("labels_missing", "only one of"),
     ("no_train", "no training split"),
+    ("zip_bomb", "would unpack to 8 MiB, more than the 4 MiB allowed"),
+    ("lying_header", "claims 6,866.5 MiB of data but holds"),
 ])
-def test_load_npz_refuses(case, fragment):
+def test_load_npz_refuses(case, fragment, monkeypatch):
     good = _good()
     if case == "garbage":
         blob = b"\x00garbage\xff" * 10
@@ -220,6 +222,20 @@ def test_load_npz_refuses(case, fragment):
         blob = _npz(train_images=good["train_images"])
     elif case == "no_train":
         blob = _npz(test_images=good["train_images"], test_labels=good["train_labels"])
+    elif case == "zip_bomb":  # 8 MiB of zeros in a few kB; the same check, a smaller limit (fast)
+        monkeypatch.setattr(pynet.data, "MAX_DATA_BYTES", 4 << 20)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("train_images.npy", bytes(8 << 20))
+        blob = buf.getvalue()
+        assert len(blob) < 100_000
+    elif case == "lying_header":  # a header claiming 30000 x 30000 float64 over a few bytes
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (30000, 30000)})
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("train_images.npy", header.getvalue() + bytes(64))
+        blob = buf.getvalue()
     with pytest.raises(ValueError, match=fragment):
         pynet.load_npz(blob)
 

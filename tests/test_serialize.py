@@ -208,15 +208,25 @@ def test_random_bytes_are_refused():
         serialize.from_bytes(b"PK\x03\x04" + rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
 
 
-def test_zip_members_that_are_not_arrays_are_refused(trained):
-    net, _ = trained
+def _rewritten(net, replace):
+    """The model file of net with some members replaced: replace(name, data) -> (name, data)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(serialize.to_bytes(net))) as zin, zipfile.ZipFile(buf, "w") as zout:
         for name in zin.namelist():
-            # numpy gives a member without the .npy magic as raw bytes, not an array
-            zout.writestr(name, b"pynet-model" if name == "format.npy" else zin.read(name))
-    with pytest.raises(ValueError, match="not a valid pynet model file: entries \\['format'\\] are not .npy arrays"):
-        serialize.from_bytes(buf.getvalue())
+            zout.writestr(*replace(name, zin.read(name)))
+    return buf.getvalue()
+
+
+def test_zip_members_that_are_not_arrays_are_refused(trained):
+    net, _ = trained
+    # a .npy member without the .npy magic
+    blob = _rewritten(net, lambda name, data: (name, b"pynet-model" if name == "format.npy" else data))
+    with pytest.raises(ValueError, match="not a valid pynet model file: the entry 'format.npy' is not a .npy array"):
+        serialize.from_bytes(blob)
+    # a member not named .npy: numpy would hand it over as raw bytes
+    blob = _rewritten(net, lambda name, data: ("format.txt", b"pynet-model") if name == "format.npy" else (name, data))
+    with pytest.raises(ValueError, match="not a valid pynet model file: entries \\['format.txt'\\] are not .npy arrays"):
+        serialize.from_bytes(blob)
 
 
 def test_corrupted_member_is_refused(trained):

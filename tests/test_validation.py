@@ -38,7 +38,7 @@ def test_whole_floats_and_numpy_ints_are_accepted_as_dimensions():
     assert Network((4, 2)).dimensions == [4, 2]
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf"), "abc", None, [0.1]], ids=repr)
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf"), "abc", None, [0.1], True, np.True_], ids=repr)
 def test_bad_learning_rates(lr):
     with pytest.raises(ValueError, match="learning rate must be a"):
         check_learning_rate(lr)

@@ -254,8 +254,11 @@ onmessage = async (event) => {
       : result?.grad instanceof Uint8Array ? [result.grad.buffer] : [];
     postMessage({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
-    postMessage({ id, type: 'error', payload: { message: pyError(e), fatal: isFatal(e) } });
-    if (isFatal(e)) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
+    const fatal = isFatal(e);
+    // the full text and stack of a trap, for whoever reads the console (the page shows one line)
+    if (fatal) console.warn(`pynet worker: fatal error in '${type}':`, String(e && e.message || e), e && e.stack);
+    postMessage({ id, type: 'error', payload: { message: pyError(e), fatal } });
+    if (fatal) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
 };
 

@@ -2,6 +2,7 @@
 and drive it with Playwright's Chromium (or Debian's /usr/bin/chromium when Playwright's own
 browser is not installed)."""
 
+import os
 import time
 from pathlib import Path
 
@@ -35,12 +36,30 @@ def site_url():
     server.shutdown()
 
 
+_recorders = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test's report ends with the page's last console lines (a trap's
+    stack trace from the worker shows up there and nowhere else)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _recorders:
+        lines = _recorders[-1].console[-40:]
+        if lines:
+            report.sections.append(("page console (last 40 lines)", "\n".join(lines)))
+
+
 class Recorder:
     """Console errors, page errors, failed responses and requests outside the site."""
 
     def __init__(self, page, base):
         self.base = base
         self.errors, self.outside, self.failed = [], [], []
+        self.console = []  # every console line of the page and its workers, for a failing test's report
+        page.context.on("console", lambda m: self.console.append(
+            f"[{'worker ' if m.worker else ''}{m.type}] {m.text}"))
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", self._request)
@@ -60,6 +79,7 @@ def app(browser, site_url):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     recorder = Recorder(page, site_url)
+    _recorders.append(recorder)
     started = time.monotonic()
     page.goto(site_url)
     wait_until(page, "document.getElementById('status').dataset.phase === 'ready'"
@@ -67,3 +87,6 @@ def app(browser, site_url):
     recorder.ready_seconds = time.monotonic() - started
     yield page, recorder
     context.close()
+    log = os.environ.get("PYNET_CONSOLE_LOG")  # for debugging: keep the whole console
+    if log:
+        Path(log).write_text("\n".join(recorder.console) + "\n")

@@ -436,7 +436,7 @@ def _lying_header(path):
 
 @pytest.mark.parametrize("make,words", [
     (_pickled_npz, "python objects"),
-    (_zip_bomb, "unpack to 100 mb"),
+    (_zip_bomb, "unpack to 100 mib"),
     (_lying_header, "claims"),
     (lambda p: p.write_bytes(b"PK\x03\x04" + bytes(100)), "not a readable .npz"),
     (lambda p: p.write_bytes(b""), "not a readable .npz"),
