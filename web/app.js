@@ -26,8 +26,12 @@ const FULL_BATCH_EVAL_EVERY = 100; // full batch: each epoch is one iteration; t
 const MAX_POINTS = 3000;
 
 const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const client = createClient(makeWorker, { onFatal: (reason) => workerFailed(reason) });
-const app = { ready: false, state: 'disabled', run: null, restarts: 0 };
+const client = createClient(makeWorker, {
+  onFatal: (reason) => workerFailed(reason),
+  // a worker that answers real requests works: a later failure starts a new count of restarts
+  onAnswer: (type) => { if (!app.recovering && type !== 'ready' && type !== 'crash') app.restartsInARow = 0; },
+});
+const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
 
 // Data-parallel training (web/parallel.js): the page's worker is rank 0, helpers are added on
@@ -411,7 +415,13 @@ dom.upload.addEventListener('change', async () => {
       // restarted it, check the file again on the fresh one.
       if (!e.fatal) throw e;
       await recovered();
-      info = await client.request('loadModel', { bytes: copy.slice(), name: 'uploaded' });
+      try {
+        info = await client.request('loadModel', { bytes: copy.slice(), name: 'uploaded' });
+      } catch (again) {
+        if (!again.fatal) throw again;
+        // twice, on two fresh runtimes: the file itself breaks it (the page restarts the worker again)
+        throw new Error(`checking it stopped the Python runtime twice (${again.message})`);
+      }
     }
     kept.bytes = copy;
     kept.name = 'uploaded';
@@ -475,8 +485,12 @@ async function restoreSaved(saved) {
 
 // ---- worker crash recovery ----------------------------------------------------------------
 
-const RESTART_LIMIT = 3; // within RESTART_WINDOW_MS: beyond it, give up rather than loop
-const RESTART_WINDOW_MS = 120_000;
+// Give up rather than loop: after RESTART_LIMIT restarts in a row (no request answered by a
+// restarted worker in between: it breaks again at once, so it will keep breaking), or after
+// RESTART_CAP restarts within RESTART_WINDOW_MS whatever happened between them.
+const RESTART_LIMIT = 3;
+const RESTART_CAP = 6;
+const RESTART_WINDOW_MS = 5 * 60_000;
 const restartTimes = [];
 
 function workerFailed(reason) {
@@ -495,7 +509,7 @@ async function recovered(timeoutMs = 120_000) {
   const end = performance.now() + timeoutMs;
   await new Promise((r) => setTimeout(r, 200)); // the 'fatal' message that starts the recovery follows the error
   while (app.recovering || !app.ready) {
-    if (performance.now() > end) throw new Error('the worker could not be restarted');
+    if (app.gaveUp || performance.now() > end) throw new Error('the worker could not be restarted');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -503,12 +517,14 @@ async function recovered(timeoutMs = 120_000) {
 async function recoverWorker(reason) {
   const now = performance.now();
   while (restartTimes.length && now - restartTimes[0] > RESTART_WINDOW_MS) restartTimes.shift();
-  if (restartTimes.length >= RESTART_LIMIT) {
+  if (app.restartsInARow >= RESTART_LIMIT || restartTimes.length >= RESTART_CAP) {
     app.ready = false;
+    app.gaveUp = true;
     setState('disabled');
     ui.setStatus({ phase: 'failed', message: 'The worker keeps stopping; reload the page to start again.', fraction: 0 });
     return;
   }
+  app.restartsInARow += 1;
   restartTimes.push(now);
   app.recovering = true;
   app.ready = false;
@@ -534,6 +550,11 @@ async function recoverWorker(reason) {
                    message: 'The worker stopped unexpectedly and was restarted; your model was kept' });
     if (lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
     app.recoveredAt = performance.now();
+    if (app.crashesLeftForTests > 0) { // see crashWorkerForTests: break again before anything is answered
+      app.crashesLeftForTests -= 1;
+      crashWorker('throw');
+      return;
+    }
     if (!pad.isEmpty()) predictNow();
     await refreshAnalysis();
   } catch (e) {
@@ -545,7 +566,14 @@ async function recoverWorker(reason) {
 // Test-only: make the worker crash ('throw': an uncaught error; 'close': it ends silently,
 // noticed when the next request times out: here a model-info request given 3 s).
 // Nothing in the page calls it; the e2e suite does, through page.evaluate and import().
-export async function crashWorkerForTests(mode = 'throw') {
+// times > 1: each restarted worker crashes again as soon as it is ready, times - 1 more times
+// (a worker that keeps breaking: the page must give up rather than loop).
+export async function crashWorkerForTests(mode = 'throw', times = 1) {
+  app.crashesLeftForTests = times - 1;
+  await crashWorker(mode);
+}
+
+async function crashWorker(mode) {
   await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
   if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
 }

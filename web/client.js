@@ -6,6 +6,7 @@
 // or broken worker to onFatal(reason): an uncaught error in the worker (worker.onerror), a
 // 'fatal' message from it, or a request left unanswered for longer than its timeout (the
 // page decides what to do: it restarts the worker unless a training run is in progress).
+// onAnswer(type) hears of every request the worker answered without breaking.
 
 // Generous: a request waits behind whatever the worker is doing (evaluating a big uploaded
 // model on the 10,000 test images takes tens of seconds); a timeout means it is stuck.
@@ -19,7 +20,7 @@ export class WorkerRestarted extends Error {
   }
 }
 
-export function createClient(makeWorker, { onFatal = () => {} } = {}) {
+export function createClient(makeWorker, { onFatal = () => {}, onAnswer = () => {} } = {}) {
   let next = 1;
   let worker = null;
   let generation = 0;
@@ -37,12 +38,14 @@ export function createClient(makeWorker, { onFatal = () => {} } = {}) {
     worker.onmessage = (event) => {
       const { id, type, payload } = event.data;
       if (id !== undefined && pending.has(id)) {
-        const { resolve, reject, timer } = pending.get(id);
+        const { resolve, reject, timer, request } = pending.get(id);
         clearTimeout(timer);
         pending.delete(id);
         // fatal: the worker's runtime broke (a WebAssembly trap), not a refusal of the request
         if (type === 'error') reject(Object.assign(new Error(payload.message), { fatal: Boolean(payload.fatal) }));
         else resolve(payload);
+        // the worker answered (a result, or a refusal it could still give): it works
+        if (type === 'result' || !payload.fatal) onAnswer(request);
         return;
       }
       if (type === 'fatal') onFatal({ kind: 'fatal', message: payload.message });
@@ -67,7 +70,7 @@ export function createClient(makeWorker, { onFatal = () => {} } = {}) {
           reject(new Error(`the worker did not answer a '${type}' request within ${Math.round(limit / 1000)} s`));
           if (mine === generation) onFatal({ kind: 'timeout', message: type });
         }, limit) : null;
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve, reject, timer, request: type });
         worker.postMessage({ id, type, payload }, transfer);
       });
     },
