@@ -37,7 +37,10 @@ window.pynet = app; // for tests and the curious: state only, no functions that 
 // Data-parallel training (web/parallel.js): the page's worker is rank 0, helpers are added on
 // demand. Workers: 1 .. min(hardwareConcurrency, 4).
 const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
-const DEFAULT_WORKERS = 1; // see README: 2 workers were not faster for the Fast preset here
+// Default: 2 workers where there are at least 4 cores (the two workers, the page and the
+// browser each have one); 1 on 2-3 cores, where 2 workers measured 4-15% slower end to end
+// than one (benchmarks/parallel_results.md): they share the cores with the page's own thread.
+const DEFAULT_WORKERS = (navigator.hardwareConcurrency || 1) >= 4 ? 2 : 1;
 const parallel = createParallel(client, { onProgress: (r) => onProgress(r), onTrained: (t) => onTrained(t) });
 for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
 dom.workers.value = String(Math.min(DEFAULT_WORKERS, MAX_WORKERS));

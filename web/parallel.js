@@ -17,6 +17,22 @@ import { createClient, WorkerRestarted } from './client.js';
 const REPORT_MS = 60;
 const STEP_TIMEOUT_MS = 60_000;
 
+// The mean of the shards' summed gradients: one pass, each element added up in double precision.
+function meanOf(grads, n, size) {
+  const mean = new Float32Array(size);
+  if (grads.length === 2) {
+    const [a, b] = grads;
+    for (let i = 0; i < size; i++) mean[i] = (a[i] + b[i]) / n;
+  } else {
+    for (let i = 0; i < size; i++) {
+      let s = 0;
+      for (let k = 0; k < grads.length; k++) s += grads[k][i];
+      mean[i] = s / n;
+    }
+  }
+  return mean;
+}
+
 export function createParallel(main, { onProgress, onTrained }) {
   const helpers = []; // [{ client, ready: Promise }]
   const run = { active: false, paused: false, stopped: false, resume: null };
@@ -98,10 +114,10 @@ export function createParallel(main, { onProgress, onTrained }) {
     let memory = null;
     let step = 0;
     let epoch = 0;
-    const sum = new Float64Array(size);
     // where the time goes (for the measurements in benchmarks/parallel_results.md): waiting for
     // the workers' steps, adding up gradients on this thread, evaluating on rank 0
-    const timing = { steps: 0, waitMs: 0, sumMs: 0, evalMs: 0 };
+    // and, per rank, the time its worker spent applying the mean gradient and computing its shard
+    const timing = { steps: 0, waitMs: 0, sumMs: 0, evalMs: 0, applyMs: clients.map(() => 0), gradMs: clients.map(() => 0) };
     lastTiming = timing;
 
     const post = (evaluating = false) => {
@@ -134,16 +150,14 @@ export function createParallel(main, { onProgress, onTrained }) {
         const tSum = performance.now();
         let n = 0;
         let lossSum = 0;
-        sum.fill(0);
+        const grads = [];
         for (const p of parts) {
           n += p.n;
           lossSum += p.loss_sum;
           epochCorrect += p.correct;
-          const g = new Float32Array(p.grad.buffer, p.grad.byteOffset, size);
-          for (let i = 0; i < size; i++) sum[i] += g[i];
+          grads.push(new Float32Array(p.grad.buffer, p.grad.byteOffset, size));
         }
-        const mean = new Float32Array(size);
-        for (let i = 0; i < size; i++) mean[i] = sum[i] / n;
+        const mean = meanOf(grads, n, size);
         const loss = lossSum / n;
         epochLoss += lossSum;
         seen += n;
@@ -156,6 +170,7 @@ export function createParallel(main, { onProgress, onTrained }) {
         }));
         timing.waitMs += performance.now() - tWait;
         timing.steps += 1;
+        parts.forEach((p, k) => { timing.applyMs[k] += p.ms?.apply ?? 0; timing.gradMs[k] += p.ms?.grad ?? 0; });
         const ev = parts[0].event;
         memory = parts[0].memory ?? memory;
         if (ev.type === 'done') { // diverged: every rank saw the same loss and stopped

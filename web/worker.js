@@ -204,12 +204,17 @@ async function handle(type, p) {
     case 'pstep': {
       // apply the previous batch's mean gradient (if any), then compute this worker's shard
       // of the next batch (unless the run ended)
-      const out = { event: null, memory: memoryBytes() };
+      // ms: time spent in Python applying the mean and computing the shard (benchmarks)
+      const out = { event: null, memory: memoryBytes(), ms: { apply: 0, grad: 0 } };
+      const t0 = performance.now();
       if (p.mean) {
         out.event = call('parallel_apply', p.mean, p.loss);
+        out.ms.apply = performance.now() - t0;
         if (out.event.type === 'done' || out.event.finished) return out;
       }
+      const t1 = performance.now();
       Object.assign(out, call('parallel_grad'));
+      out.ms.grad = performance.now() - t1;
       return out;
     }
     case 'peval':

@@ -85,6 +85,8 @@ def app(browser, site_url):
     wait_until(page, "document.getElementById('status').dataset.phase === 'ready'"
                      " || document.getElementById('status').dataset.phase === 'failed'", timeout=READY_TIMEOUT_S)
     recorder.ready_seconds = time.monotonic() - started
+    # one worker, whatever the machine's core count makes the default (test_parallel_page.py tests more)
+    page.select_option("#workers", "1")
     yield page, recorder
     context.close()
     log = os.environ.get("PYNET_CONSOLE_LOG")  # for debugging: keep the whole console

@@ -85,3 +85,20 @@ def test_two_workers_diverging_run_keeps_the_previous_model(page2):
     wait_idle(page, runs)
     assert page.evaluate("window.pynet.lastRun.reason") == "completed"
     assert not errors, errors
+
+
+@pytest.mark.parametrize("cores,workers", [(2, "1"), (3, "1"), (4, "2"), (16, "2")])
+def test_default_number_of_workers_follows_the_cores(browser, site_url, cores, workers):
+    """2 workers by default from 4 cores up (1 below: measured slower on 2 cores); the
+    control offers 1 .. min(cores, 4)."""
+    context = browser.new_context()
+    context.add_init_script(f"Object.defineProperty(navigator, 'hardwareConcurrency', {{ get: () => {cores} }})")
+    page = context.new_page()
+    try:
+        page.goto(site_url)
+        assert page.input_value("#workers") == workers
+        options = page.eval_on_selector_all("#workers option", "(os) => os.map((o) => o.value)")
+        assert options == [str(k) for k in range(1, min(cores, 4) + 1)]
+    finally:
+        context.close()
+
