@@ -340,17 +340,20 @@ def load_page(browser, url):
     return context, page, ready
 
 
-PYODIDE_IN_PAGE = """async (spec) => {
-  const { loadPyodide } = await import('./pyodide/pyodide.mjs');
-  const py = await loadPyodide({ indexURL: new URL('./pyodide/', location.href).href });
+# The measurement in Chromium, as a module: imported by the blank page (main thread) and by a
+# dedicated Web Worker of that page (where the site trains), so both run the same code.
+MEASURE_MJS = """export async function measure(spec) {
+  const base = new URL('./', self.location.href);
+  const { loadPyodide } = await import(new URL('pyodide/pyodide.mjs', base).href);
+  const py = await loadPyodide({ indexURL: new URL('pyodide/', base).href });
   await py.loadPackage('numpy', { messageCallback: () => {} });
-  await py.loadPackage(new URL(spec.wheel, location.href).href, { messageCallback: () => {} });
-  const get = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
+  await py.loadPackage(new URL(spec.wheel, base).href, { messageCallback: () => {} });
+  const get = async (p) => new Uint8Array(await (await fetch(new URL(p, base))).arrayBuffer());
   py.FS.mkdirTree('/bench');
   py.FS.writeFile('/bench/throughput.py', await get('throughput.py'));
   py.FS.writeFile('/bench/mnist-small.npz', await get('data/mnist-small.npz'));
   py.globals.set('SPEC_JSON', JSON.stringify(spec));
-  return py.runPythonAsync(`
+  return py.runPython(`
 import json, sys
 sys.path.insert(0, "/bench")
 import numpy as np
@@ -367,12 +370,23 @@ for r in spec["recipes"]:
     res["bare"][r["name"]] = tp.bare_rates(r["dims"], r["batch"])
 json.dumps(res)
 `);
-}"""
+}
+"""
+WORKER_MJS = """import { measure } from './measure.mjs';
+onmessage = async (e) => postMessage(await measure(e.data).catch((err) => JSON.stringify({ error: String(err) })));
+"""
+IN_PAGE = "async (spec) => (await import('./measure.mjs')).measure(spec)"
+IN_WORKER = """(spec) => new Promise((resolve) => {
+  const w = new Worker('./measure_worker.mjs', { type: 'module' });
+  w.onmessage = (e) => { resolve(e.data); w.terminate(); };
+  w.postMessage(spec);
+})"""
 
 
-def run_pyodide_in_chromium(browser, dist, recs):
-    """The Node measurements again, in a blank Chromium page (main thread, Chromium's V8): the
-    wasm bare rate to set the page's samples/s against, since V8 versions differ from Node's."""
+def run_pyodide_in_chromium(browser, dist, recs, in_worker=False):
+    """The Node measurements again, in a blank Chromium page (Chromium's V8): on its main thread,
+    or (in_worker) in a dedicated Web Worker of it, like the site's training. The wasm bare rate
+    there is what the page's samples/s is set against, since V8 versions differ from Node's."""
     import importlib.util
 
     tmp = Path(tempfile.mkdtemp(prefix="pynet-bench-page-"))
@@ -380,6 +394,8 @@ def run_pyodide_in_chromium(browser, dist, recs):
         for name in ("pyodide", "wheels", "data"):
             (tmp / name).symlink_to(dist / name)
         shutil.copy(HERE / "throughput.py", tmp / "throughput.py")
+        (tmp / "measure.mjs").write_text(MEASURE_MJS)
+        (tmp / "measure_worker.mjs").write_text(WORKER_MJS)
         (tmp / "index.html").write_text("<!doctype html><title>pynet bench</title>")
         spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
         site = importlib.util.module_from_spec(spec)
@@ -391,7 +407,7 @@ def run_pyodide_in_chromium(browser, dist, recs):
             page.goto(server.url + "index.html")
             s = node_spec(recs, seed_iterations=0)
             s["wheel"] = json.loads((dist / "build.json").read_text())["pynet_wheel"]
-            return json.loads(page.evaluate(PYODIDE_IN_PAGE, s))
+            return json.loads(page.evaluate(IN_WORKER if in_worker else IN_PAGE, s))
         finally:
             context.close()
             server.shutdown()
@@ -414,6 +430,8 @@ def run_browser(dist, recs, quick):
             out["chromium"] = browser.version
             log("browser: pyodide_node's measurements in a blank Chromium page")
             out["blank"] = run_pyodide_in_chromium(browser, dist, recs)
+            log("browser: the same in a dedicated Web Worker of a blank page")
+            out["blank_worker"] = run_pyodide_in_chromium(browser, dist, recs, in_worker=True)
             readies = []
             if not quick:  # one extra cold load (fresh context: empty cache), closed at once
                 ctx, _, r = load_page(browser, server.url)
@@ -496,6 +514,11 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
             cother = f"W1·X einsum {bb['einsum']:.2f}, np.dot {bb['dot']:.2f}"
             rows.append(("Pyodide, blank Chromium page (main thread)", bl["samples_per_s"], bl["rounds"], cbare,
                          med(bl["shares"]), "einsum", cother))
+            if "blank_worker" in web:
+                bw, bwb = web["blank_worker"]["recipes"][name], web["blank_worker"]["bare"][name]
+                rows.append(("Pyodide, a Web Worker of a blank Chromium page", bw["samples_per_s"], bw["rounds"],
+                             med(bw["bare_step"]), med(bw["shares"]), "einsum",
+                             f"W1·X einsum {bwb['einsum']:.2f}, np.dot {bwb['dot']:.2f}"))
             runs = web["fast_runs"] if name == "fast" else web["cli_runs"]
             speeds = [x["speed"] for x in runs]
             rate = med(speeds)
@@ -518,7 +541,7 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
       "measured, and the share is the median of the per-round ratios. Page: the Samples/s stat (#speed) at the end of each run "
       "(the run's samples / training time, first batches and all; evaluation excluded). The page's share uses the "
       "wasm bare rate measured in a blank Chromium page in the same browser (Chromium's V8 is newer than Node "
-      "20's; same Pyodide, NumPy and pynet wheel), where the Node measurements are also repeated. "
+      "20's; same Pyodide, NumPy and pynet wheel), where the Node measurements are also repeated, on its main thread and in a dedicated Web Worker (module worker) of it, as the site trains. "
       "Native runs in child processes, once with OpenBLAS's default threads and once with 1 thread.\n")
 
     if web:
