@@ -343,6 +343,7 @@ def load_page(browser, url):
 # The measurement in Chromium, as a module: imported by the blank page (main thread) and by a
 # dedicated Web Worker of that page (where the site trains), so both run the same code.
 MEASURE_MJS = """export async function measure(spec) {
+  for (const name of ['Suspending', 'Suspender', 'promising']) delete WebAssembly[name]; // as web/worker.js
   const base = new URL('./', self.location.href);
   const { loadPyodide } = await import(new URL('pyodide/pyodide.mjs', base).href);
   const py = await loadPyodide({ indexURL: new URL('pyodide/', base).href });

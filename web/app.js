@@ -81,6 +81,7 @@ client.request('ready').then(async (info) => {
   app.ready = true;
   app.everReady = true;
   app.readySeconds = info.seconds;
+  app.jspi = info.jspi; // false: see worker.js
   app.memory = info.memory;
   ui.showMemory(info.memory);
   setState('idle');

@@ -48,11 +48,18 @@ function call(name, ...args) {
   return result;
 }
 
+// Pyodide 0.27.7 switches on WebAssembly stack switching (JSPI) wherever the browser offers it
+// (Chromium from 137 on). pynet never needs it: every call into Python is synchronous. Hiding it
+// runs the same runtime as the test suite under Node 20 (which has no JSPI), and stays clear of
+// the crashes reported with JSPI on (pyodide/pyodide#5702, #6106).
+for (const name of ['Suspending', 'Suspender', 'promising']) delete WebAssembly[name];
+
 async function start() {
   const t0 = performance.now();
   status('runtime', 'Loading the Python runtime…', 0.05);
   const buildInfo = fetch(new URL('build.json', site)).then((r) => r.json());
   pyodide = await loadPyodide({ indexURL: new URL('pyodide/', site).href });
+  const jspi = Boolean(pyodide._module.jspiSupported);
   status('numpy', 'Loading NumPy…', 0.45);
   await pyodide.loadPackage('numpy', { messageCallback: () => {}, errorCallback: (m) => console.warn(m) });
   status('pynet', 'Installing pynet…', 0.7);
@@ -63,7 +70,7 @@ async function start() {
     status('data', 'Loading 5,000 training images…', 0.8);
     const dataset = call('load_dataset', 'small', await fetchBytes('data/mnist-small.npz'));
     status('ready', 'Ready', 1);
-    return { dataset, seconds: (performance.now() - t0) / 1000, version: info.version, memory: memoryBytes(), role };
+    return { dataset, seconds: (performance.now() - t0) / 1000, version: info.version, memory: memoryBytes(), role, jspi };
   }
   status('data', 'Loading the default model and 5,000 training images…', 0.8);
   const [model, small] = await Promise.all([fetchBytes('models/default.npz'), fetchBytes('data/mnist-small.npz')]);
@@ -71,7 +78,7 @@ async function start() {
   const dataset = call('load_dataset', 'small', small);
   const seconds = (performance.now() - t0) / 1000;
   status('ready', 'Ready', 1);
-  return { model: modelInfo, dataset, seconds, version: info.version, memory: memoryBytes() };
+  return { model: modelInfo, dataset, seconds, version: info.version, memory: memoryBytes(), jspi };
 }
 
 const ready = start();

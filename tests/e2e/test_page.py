@@ -127,6 +127,8 @@ def test_ready_without_errors_or_outside_requests(app):
     assert rec.outside == [], rec.outside
     # the default model and the sample strip are shown
     assert "784-128-10" in page.text_content("#model-name")
+    # the worker's Pyodide runs without stack switching (JSPI), as the Pyodide test suite under Node
+    assert page.evaluate("window.pynet.jspi") is False
     wait_until(page, "document.querySelectorAll('#samples canvas').length === 24", timeout=10)
     print(f"\nready after {rec.ready_seconds:.1f} s; status log {page.evaluate('window.pynet.statusLog')}")
 
