@@ -52,9 +52,12 @@ def _bytes(data):
         return bytes(data)
     if hasattr(data, "to_bytes"):  # pyodide.ffi.JsBuffer (Uint8Array, Uint8ClampedArray)
         return data.to_bytes()
-    if hasattr(data, "to_py"):
-        return bytes(data.to_py())
-    return bytes(data)
+    return bytes(_py(data))
+
+
+def _py(value):
+    """A Pyodide JsProxy converted to Python (a JS object becomes a dict); anything else as is."""
+    return value.to_py() if hasattr(value, "to_py") else value
 
 
 def _finite(x):
@@ -253,8 +256,7 @@ def check_config(config):
     """Validate the page's settings; return (dimensions, activation, dataset, train_size, TrainConfig)."""
     if isinstance(config, str):
         config = json.loads(config)
-    if hasattr(config, "to_py"):
-        config = config.to_py()
+    config = _py(config)
     if not isinstance(config, dict):
         raise ValueError("training settings must be a dict")
     known = {"hidden", "dimensions", "activation", "optimizer", "learning_rate", "epochs", "batch_size",
@@ -580,10 +582,8 @@ def parallel_eval(epoch_event, budget_ms=60):
     """Rank 0: evaluate the test set for an epoch event {'epoch', 'epochs', 'loss', 'train_acc'}
     in chunks of about budget_ms; None until done, then the epoch as step() reports it."""
     run = _shard_run()
-    if hasattr(epoch_event, "to_py"):
-        epoch_event = epoch_event.to_py()
     if run["pending_eval"] is None:
-        _begin_eval(run, dict(epoch_event))
+        _begin_eval(run, dict(_py(epoch_event)))
     deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
     while True:
         event = _continue_eval(run)
@@ -596,9 +596,7 @@ def parallel_eval(epoch_event, budget_ms=60):
 def parallel_epoch(epoch_event):
     """Rank 0: record an epoch that is not evaluated; the epoch as step() reports it."""
     run = _shard_run()
-    if hasattr(epoch_event, "to_py"):
-        epoch_event = epoch_event.to_py()
-    event = dict(epoch_event)
+    event = dict(_py(epoch_event))
     event.setdefault("test_acc", None)
     event.setdefault("test_loss", None)
     return _epoch_out(run, event)

@@ -84,8 +84,7 @@ def check_npz_archive(data, limit, what):
         if str(e).startswith(f"not {what}:"):
             raise
         refuse(str(e))
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error, SyntaxError, TypeError,
-            tokenize.TokenError) as e:
+    except (*NPZ_ERRORS, TypeError) as e:  # (a ValueError went through the clause above)
         refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")
 
 

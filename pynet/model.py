@@ -238,11 +238,7 @@ class Network:
         labels = labels_of(Y, self.dimensions[-1], m)
         rows = X.T  # (m, n_0) view: a mini-batch is then a fast gather of contiguous rows
         n_classes = self.dimensions[-1]
-        batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
-        batches = math.ceil(m / batch_size)
-        schedule = Schedule(config.learning_rate, config.schedule, total_steps=batches * config.epochs,
-                            step_every=batches * max(1, config.epochs // 3))
-        optimizer = make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
+        batch_size, batches, schedule, optimizer = _plan(config, m)
         rng = np.random.default_rng(config.seed)
         eye = np.eye(n_classes, dtype=self.dtype)
         shuffle = batch_size < m
@@ -274,14 +270,10 @@ class Network:
                 HL, loss, gradients = self._forward_backward(Xb, yb, eye)
                 if first_loss is None:
                     first_loss = loss
-                # The loss cannot reach inf (compute_loss never takes log(0)), so a loss ten times
-                # the starting one (and above 20: every sample confidently wrong) counts as divergence too.
-                if not math.isfinite(loss) or loss > max(10 * first_loss, 20.0):
+                what = _loss_diverged(loss, first_loss)
+                if what:
                     self.parameters = good
-                    what = f"became {loss}" if not math.isfinite(loss) else f"rose from {first_loss:.3g} to {loss:.3g}"
-                    yield {"type": "done", "reason": "diverged", "epochs_run": epoch - 1,
-                           "message": f"the loss {what} at epoch {epoch}, batch {b + 1}: the learning rate "
-                                      f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
+                    yield _diverged_event(f"the loss {what} at epoch {epoch}, batch {b + 1}", epoch - 1, config)
                     return
                 lr = schedule(step)
                 optimizer.step(self.parameters, gradients, lr)
@@ -297,9 +289,7 @@ class Network:
 
             if not all(np.all(np.isfinite(p)) for p in self.parameters.values()):
                 self.parameters = good
-                yield {"type": "done", "reason": "diverged", "epochs_run": epoch - 1,
-                       "message": f"parameters became NaN or inf in epoch {epoch}: the learning rate "
-                                  f"{config.learning_rate:g} is too high; the model of the last good epoch was kept"}
+                yield _diverged_event(f"parameters became NaN or inf in epoch {epoch}", epoch - 1, config)
                 return
             good = {k: v.copy() for k, v in self.parameters.items()}
             event = {"type": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": loss_sum / m,
@@ -440,6 +430,35 @@ def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, p
     return parameters
 
 
+def _plan(config, m):
+    """(batch_size, batches, schedule, optimizer) of a run of config on m samples: the same for
+    Network.train and ShardedRun, so that both take the same steps."""
+    batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
+    batches = math.ceil(m / batch_size)
+    schedule = Schedule(config.learning_rate, config.schedule, total_steps=batches * config.epochs,
+                        step_every=batches * max(1, config.epochs // 3))
+    return batch_size, batches, schedule, make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
+
+
+def _loss_diverged(loss, first_loss):
+    """How the batch loss went wrong ("became nan", "rose from 2.3 to 41"), or None while it is fine.
+
+    The loss cannot reach inf (compute_loss never takes log(0)), so a loss ten times the first
+    one (and above 20: every sample confidently wrong) counts as divergence too.
+    """
+    if not math.isfinite(loss):
+        return f"became {loss}"
+    if loss > max(10 * first_loss, 20.0):
+        return f"rose from {first_loss:.3g} to {loss:.3g}"
+    return None
+
+
+def _diverged_event(what, epochs_run, config):
+    return {"type": "done", "reason": "diverged", "epochs_run": epochs_run,
+            "message": f"{what}: the learning rate {config.learning_rate:g} is too high; "
+                       f"the model of the last good epoch was kept"}
+
+
 class ShardedRun:
     """One worker's part of a data-parallel run of ``Network.train``.
 
@@ -462,13 +481,8 @@ class ShardedRun:
         self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
         self.rows = X.T
         self.labels = labels_of(Y, net.dimensions[-1], m)
-        bs = config.batch_size
-        self.batch_size = m if bs in (0, None) or bs >= m else bs
-        self.batches = math.ceil(m / self.batch_size)
+        self.batch_size, self.batches, self.schedule, self.optimizer = _plan(config, m)
         self.shuffle = self.batch_size < m
-        self.schedule = Schedule(config.learning_rate, config.schedule, total_steps=self.batches * config.epochs,
-                                 step_every=self.batches * max(1, config.epochs // 3))
-        self.optimizer = make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
         self.rng = np.random.default_rng(config.seed)
         self.epoch, self.batch, self.step = 1, 0, 0
         self.order = self.rng.permutation(m) if self.shuffle else None
@@ -509,9 +523,9 @@ class ShardedRun:
         loss = float(batch_loss)
         if self.first_loss is None:
             self.first_loss = loss
-        if not math.isfinite(loss) or loss > max(10 * self.first_loss, 20.0):
-            return self._diverged(f"the loss {'became ' + str(loss) if not math.isfinite(loss) else f'rose from {self.first_loss:.3g} to {loss:.3g}'}"
-                                  f" at epoch {self.epoch}, batch {self.batch + 1}")
+        what = _loss_diverged(loss, self.first_loss)
+        if what:
+            return self._diverged(f"the loss {what} at epoch {self.epoch}, batch {self.batch + 1}")
         lr = self.schedule(self.step)
         self.optimizer.step(net.parameters, net.unflatten_gradients(mean_flat), lr)
         self.step += 1
@@ -534,6 +548,4 @@ class ShardedRun:
     def _diverged(self, what):
         self.net.parameters = self.good
         self.finished = True
-        return {"type": "done", "reason": "diverged", "epochs_run": self.epoch - 1,
-                "message": f"{what}: the learning rate {self.config.learning_rate:g} is too high; "
-                           f"the model of the last good epoch was kept"}
+        return _diverged_event(what, self.epoch - 1, self.config)

@@ -26,11 +26,17 @@ def page2(browser, site_url):
     context.close()
 
 
-def test_two_workers_fast_run_learns_and_reports_speed(page2):
+def two_workers(page2):
+    """The page set to 2 workers (the test is skipped on a 1-core machine): (page, errors)."""
     page, errors = page2
     if page.evaluate("window.pynet.maxWorkers") < 2:
         pytest.skip("navigator.hardwareConcurrency is 1 here")
     page.select_option("#workers", "2")
+    return page, errors
+
+
+def test_two_workers_fast_run_learns_and_reports_speed(page2):
+    page, errors = two_workers(page2)
     wait_until(page, "window.pynet.helpersReady >= 1", timeout=READY_TIMEOUT_S)
     runs = start_run(page)
     wait_idle(page, runs)
@@ -47,10 +53,7 @@ def test_two_workers_fast_run_learns_and_reports_speed(page2):
 
 
 def test_two_workers_pause_and_stop(page2):
-    page, errors = page2
-    if page.evaluate("window.pynet.maxWorkers") < 2:
-        pytest.skip("navigator.hardwareConcurrency is 1 here")
-    page.select_option("#workers", "2")
+    page, errors = two_workers(page2)
     runs = start_run(page, epochs=20)
     wait_until(page, "window.pynet.progress && window.pynet.progress.step > 5", timeout=20)
     page.click("#pause")
@@ -69,10 +72,7 @@ def test_two_workers_pause_and_stop(page2):
 
 
 def test_two_workers_diverging_run_keeps_the_previous_model(page2):
-    page, errors = page2
-    if page.evaluate("window.pynet.maxWorkers") < 2:
-        pytest.skip("navigator.hardwareConcurrency is 1 here")
-    page.select_option("#workers", "2")
+    page, errors = two_workers(page2)
     before = page.text_content("#model-name")
     runs = start_run(page, learning_rate=50, epochs=1, train_size=1000)
     wait_idle(page, runs, timeout=30)
