@@ -4,6 +4,11 @@
 * ``mnist``: the seed's ``data_wrapper()`` arrays, loaded once per session.
 * Tests marked ``slow`` run only when a ``-m`` expression names them (``pytest -m slow``) or
   with ``PYNET_SLOW=1``; otherwise they are skipped, so the default run stays fast.
+* ``@pytest.mark.not_in_pyodide("why")`` skips a test inside Pyodide, with its reason. These are
+  the only skips the Pyodide run expects: with ``--strict-skips`` any other skip fails the run
+  (missing data must not pass as 64 silent skips), and the expected ones are listed by reason.
+* ``--no-blas`` sends every matrix product through the path Pyodide takes (``np.einsum``, as
+  where NumPy has no BLAS), so the whole suite checks that path natively too.
 """
 
 import os
@@ -20,12 +25,34 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pynet  # noqa: E402  (after PYNET_CACHE is set)
-from pynet import data  # noqa: E402
+from pynet import core, data  # noqa: E402
 
 EMSCRIPTEN = sys.platform == "emscripten"
+NOT_IN_PYODIDE = "not in Pyodide: "
+
+
+def pytest_addoption(parser):
+    parser.addoption("--no-blas", action="store_true",
+                     help="compute every matrix product with np.einsum, as pynet does where NumPy has no BLAS")
+    parser.addoption("--strict-skips", action="store_true",
+                     help="fail the run on any skip other than a not_in_pyodide one inside Pyodide")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "not_in_pyodide(reason): skipped inside Pyodide, for the reason given")
+    if config.getoption("--no-blas"):
+        core._NO_BLAS = True
+
+
+def pytest_report_header(config):
+    return f"pynet matrix products: {'np.einsum (no BLAS)' if core._NO_BLAS else 'np.dot (BLAS)'}"
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        marker = item.get_closest_marker("not_in_pyodide")
+        if marker is not None and EMSCRIPTEN:
+            item.add_marker(pytest.mark.skip(reason=NOT_IN_PYODIDE + marker.args[0]))
     # Only a -m expression that names 'slow' (e.g. -m slow) selects them; "-m 'not browser'"
     # (the Pyodide runner's) does not.
     if "slow" in (config.getoption("markexpr", "") or "") or os.environ.get("PYNET_SLOW") == "1":
@@ -34,6 +61,34 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2].removeprefix("Skipped: ")
+        _SKIPS.append((report.nodeid, reason))
+
+
+_SKIPS = []  # (test id, reason) of every skipped test of the session
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if not config.getoption("--strict-skips"):
+        return
+    expected = [(n, r) for n, r in _SKIPS if EMSCRIPTEN and r.startswith(NOT_IN_PYODIDE)]
+    unexpected = [(n, r) for n, r in _SKIPS if (n, r) not in expected]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line if reporter else print
+    reasons = {}
+    for _, r in expected:
+        reasons[r] = reasons.get(r, 0) + 1
+    for r, n in sorted(reasons.items()):
+        write(f"expected skip ({n}): {r}")
+    for n, r in unexpected:
+        write(f"UNEXPECTED SKIP: {n}: {r}")
+    if unexpected and session.exitstatus == 0:
+        session.exitstatus = 1
 
 
 def _mnist_path():

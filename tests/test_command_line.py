@@ -8,7 +8,7 @@ import pytest
 
 from pynet import serialize
 
-pytestmark = pytest.mark.skipif(sys.platform == "emscripten", reason="needs subprocess")
+pytestmark = pytest.mark.not_in_pyodide("the command line runs in a subprocess, which Pyodide lacks")
 
 
 def pynet_cli(*args):

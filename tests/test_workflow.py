@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform == "emscripten", reason="needs subprocess and the repository checkout")
+pytestmark = pytest.mark.not_in_pyodide("actionlint runs in a subprocess and reads the repository checkout")
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "pages.yml"

@@ -110,7 +110,8 @@ const pyproject = path.join(path.dirname(opts.tests), "pyproject.toml");
 if (fs.existsSync(pyproject)) FS.writeFile(`${VREPO}/pyproject.toml`, fs.readFileSync(pyproject));
 note(`ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
-const args = ["-q", "--capture=sys", "-m", "not browser", "-p", "no:cacheprovider",
+// --strict-skips: a skip other than a test marked not_in_pyodide fails the run (tests/conftest.py).
+const args = ["-q", "--capture=sys", "--strict-skips", "-m", "not browser", "-p", "no:cacheprovider",
               VTESTS, `--ignore=${VTESTS}/e2e`, ...opts.pytest];
 pyodide.globals.set("PYTEST_ARGS", pyodide.toPy(args));
 pyodide.globals.set("PYNET_CACHE", VCACHE);
