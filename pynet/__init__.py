@@ -23,7 +23,7 @@ from .core import (
     update_parameters,
 )
 from .data import data_wrapper, load_data, load_npz
-from .model import L_layer_model, Network, TrainConfig
+from .model import L_layer_model, Network, TrainConfig, TrainingDiverged
 from .preprocess import preprocess
 from .serialize import from_bytes, load, save, to_bytes
 
@@ -34,5 +34,5 @@ __all__ = [
     "initialize_parameters", "layer_forward", "L_layer_forward", "compute_loss",
     "layer_backward", "L_layer_backward", "update_parameters", "L_layer_model",
     "predict", "accuracy", "one_hot", "load_data", "data_wrapper", "load_npz",
-    "Network", "TrainConfig", "preprocess", "save", "load", "to_bytes", "from_bytes",
+    "Network", "TrainConfig", "TrainingDiverged", "preprocess", "save", "load", "to_bytes", "from_bytes",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import serialize
 from .data import load_npz
-from .model import HIDDEN_ACTIVATIONS, Network, ShardedRun, TrainConfig
+from .model import HIDDEN_ACTIVATIONS, Network, ShardedRun, TrainConfig, training_bytes
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
 
@@ -68,16 +68,22 @@ def _finite(x):
 
 
 def _describe(net, name):
-    meta = dict(net.metadata)
+    """What the page shows of a model. Its metadata comes from a file: only an accuracy that is
+    a number between 0 and 1 is shown."""
+    acc = net.metadata.get("test_acc")
+    if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1:
+        acc = None
     return {"name": name, "dimensions": list(net.dimensions), "hidden_activation": net.hidden_activation,
-            "test_acc": _finite(meta.get("test_acc")) if isinstance(meta.get("test_acc"), (int, float)) else None}
+            "test_acc": None if acc is None else float(acc)}
 
 
 def _set_model(net, name):
+    """Make net the current model; everything about it is worked out before anything changes."""
+    info = _describe(net, name)
     _state["model"] = net
-    _state["model_info"] = _describe(net, name)
+    _state["model_info"] = info
     _state["last_eval"] = None
-    return _state["model_info"]
+    return info
 
 
 def load_default_model(data):
@@ -245,11 +251,8 @@ def parse_hidden(text):
 
 
 def _memory_estimate_mb(width):
-    """Rough memory of one hidden layer of this width between the input and the output, trained
-    with Adam on batches of 128: weights, gradients and two moment arrays (float32), plus
-    the batch's activations."""
-    params = width * (N_INPUTS + 1) + N_CLASSES * (width + 1)
-    return math.ceil((4 * params + 4 * 128 * width) * 4 / 2**20)
+    """About how much memory one hidden layer of this width takes to train (float32, Adam, batch 128)."""
+    return math.ceil(training_bytes([N_INPUTS, width, N_CLASSES]) / 2**20)
 
 
 def check_config(config):

@@ -6,11 +6,14 @@ object per epoch on stdout. Bad arguments give a one-line error and exit status 
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from . import core, data, serialize
-from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig
+from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig, training_bytes
 from .optim import OPTIMIZERS, SCHEDULES
 
 # The default recipe: >= 98% test accuracy on the full 50,000 images (see benchmarks/).
@@ -34,6 +37,35 @@ def parse_dims(text):
     if dims[0] != 784 or dims[-1] != 10:
         raise CliError(f"--dims must start with 784 (MNIST pixels) and end with 10 (digits), got {text}")
     return dims
+
+
+def check_out_path(path):
+    """Refuse, before any training, an --out path that cannot be written (CliError)."""
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"--out {path} is a folder; give a file name, such as {p / 'model.npz'}")
+    folder = p.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {path}: the folder {folder} does not exist")
+    try:  # the only sure test of writing is to write
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".pynet-", suffix=".probe"):
+            pass
+    except OSError as e:
+        raise CliError(f"--out {path}: cannot write in {folder} ({e.strerror})") from None
+    if p.exists() and not os.access(p, os.W_OK):
+        raise CliError(f"--out {path}: the file exists and cannot be overwritten")
+
+
+def check_memory(dims, dtype, batch_size):
+    """Refuse a network that could not be trained in this machine's memory (CliError)."""
+    need = training_bytes(dims, dtype, batch_size)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return
+    if need > have:
+        raise CliError(f"a {','.join(map(str, dims))} network needs about {need / 2**30:,.1f} GiB to train; "
+                       f"this machine has {have / 2**30:,.1f} GiB")
 
 
 class ProgressBar:
@@ -65,43 +97,77 @@ def cmd_train(args):
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                              learning_rate=args.lr, schedule=args.schedule, l2=args.l2, seed=args.seed,
                              patience=args.patience).validated()
-        net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype)
     except ValueError as e:
         raise CliError(str(e)) from None
+    check_memory(dims, args.dtype, config.batch_size)
+    if args.out:
+        check_out_path(args.out)
+    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype)
     (xtr, ytr), (xva, yva), (xte, yte) = data.load_data(args.data)
     if args.train_size is not None:
         if not 1 <= args.train_size <= len(ytr):
             raise CliError(f"--train-size must be between 1 and {len(ytr)}, got {args.train_size}")
         xtr, ytr = xtr[: args.train_size], ytr[: args.train_size]
+    metadata = {"config": config.to_dict(), "train_size": len(ytr), "trained_with": "pynet train"}
     bar = ProgressBar(enabled=not args.quiet)
     total_steps = None
     done = None
-    for event in net.train(xtr.T, ytr, config, validation=(xva.T, yva), test=(xte.T, yte)):
-        kind = event["type"]
-        if kind == "start":
-            total_steps = event["batches"] * config.epochs
-        elif kind == "batch":
-            bar.update(event["step"], total_steps,
-                       f"epoch {event['epoch']}/{config.epochs} loss {event['loss']:.4f} "
-                       f"{event['samples_per_s']:,.0f} samples/s")
-        elif kind == "epoch":
-            record = {k: event[k] for k in ("epoch", "loss", "train_acc", "val_acc", "test_acc", "elapsed_s")}
-            if args.log_json:
-                print(json.dumps(record), flush=True)
-            elif not bar.live and not args.quiet:
-                print(f"epoch {event['epoch']}: loss {event['loss']:.4f} train {event['train_acc']:.4f} "
-                      f"val {event['val_acc']:.4f} test {event['test_acc']:.4f} ({event['elapsed_s']:.1f} s)",
-                      file=sys.stderr, flush=True)
-        elif kind == "done":
-            done = event
+    finished = None  # (epoch event, parameters) of the last finished epoch: what Ctrl-C keeps
+    try:
+        for event in net.train(xtr.T, ytr, config, validation=(xva.T, yva), test=(xte.T, yte)):
+            kind = event["type"]
+            if kind == "start":
+                total_steps = event["batches"] * config.epochs
+                if not args.quiet:
+                    print(f"training {'-'.join(map(str, dims))} on {len(ytr):,} images: {config.epochs} "
+                          f"epoch{'s' if config.epochs > 1 else ''} of {event['batches']:,} batches", file=sys.stderr,
+                          flush=True)
+            elif kind == "batch":
+                bar.update(event["step"], total_steps,
+                           f"epoch {event['epoch']}/{config.epochs} loss {event['loss']:.4f} "
+                           f"{event['samples_per_s']:,.0f} samples/s")
+            elif kind == "epoch":
+                finished = (event, {k: v.copy() for k, v in net.parameters.items()})
+                record = {k: event[k] for k in ("epoch", "loss", "train_acc", "val_acc", "test_acc", "elapsed_s")}
+                if args.log_json:
+                    print(json.dumps(record), flush=True)
+                elif not bar.live and not args.quiet:
+                    print(f"epoch {event['epoch']}: loss {event['loss']:.4f} train {event['train_acc']:.4f} "
+                          f"val {_acc(event['val_acc'])} test {_acc(event['test_acc'])} ({event['elapsed_s']:.1f} s)",
+                          file=sys.stderr, flush=True)
+            elif kind == "done":
+                done = event
+    except KeyboardInterrupt:
+        bar.close()
+        if finished is None:
+            print("pynet: interrupted before the first epoch ended; nothing was saved", file=sys.stderr)
+            return 130
+        event, net.parameters = finished
+        if not args.out:
+            print(f"pynet: interrupted after epoch {event['epoch']}; nothing was saved (no --out given)",
+                  file=sys.stderr)
+            return 130
+        serialize.save(net, args.out, {**metadata, "epochs_run": event["epoch"], "test_acc": event["test_acc"],
+                                       "end": "interrupted"})
+        print(f"pynet: interrupted; saved the model of epoch {event['epoch']} to {args.out}", file=sys.stderr)
+        return 130
     bar.close()
+    if done["reason"] == "diverged" and done["epochs_run"] == 0:
+        print(f"pynet: {done['message'].split(';')[0]}; no epoch finished, so nothing was saved; "
+              f"try a lower --lr", file=sys.stderr)
+        return 1
     result = net.evaluate(xte.T, yte)
     print(f"{done['message']}; test accuracy {result['accuracy']:.4f}", file=sys.stderr)
     if args.out:
-        serialize.save(net, args.out, {"config": config.to_dict(), "test_acc": result["accuracy"],
-                                       "train_size": len(ytr), "trained_with": "pynet train"})
-        print(f"saved {args.out}", file=sys.stderr)
+        serialize.save(net, args.out, {**metadata, "epochs_run": done["epochs_run"], "test_acc": result["accuracy"],
+                                       "end": done["reason"]})
+        what = f"the model of epoch {done['epochs_run']}" if done["reason"] == "diverged" else "the model"
+        print(f"saved {what} to {args.out}", file=sys.stderr)
     return 1 if done["reason"] == "diverged" else 0
+
+
+def _acc(value):
+    return "-" if value is None else f"{value:.4f}"
 
 
 def cmd_evaluate(args):
@@ -120,6 +186,8 @@ def cmd_evaluate(args):
 
 def cmd_seed(args):
     """The seed's exact recipe: [784, 45, 10], lr 0.0075, full-batch GD on the first 5,000 images."""
+    if args.out:
+        check_out_path(args.out)
     train_x, train_y, test_x, test_y = data.data_wrapper(args.data)
     X, Y = train_x[:, : args.train_size], train_y[:, : args.train_size]
     start = time.perf_counter()
@@ -197,6 +265,11 @@ def main(argv=None):
         parser.exit(2, f"pynet: error: {e}\n")
     except (ValueError, RuntimeError) as e:
         parser.exit(2, f"pynet: error: {e}\n")
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        parser.exit(2, f"pynet: error: {where}{e.strerror or e}\n")
+    except MemoryError:
+        parser.exit(2, "pynet: error: not enough memory for this network or data\n")
     except KeyboardInterrupt:
         parser.exit(130, "pynet: interrupted\n")
 

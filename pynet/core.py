@@ -24,13 +24,35 @@ ACTIVATIONS = ("sigmoid", "relu", "softmax")
 # einsum's kernels reach 2.3-3.7 GFLOPS on the same operands (benchmarks/wasm_kernels.mjs).
 # Natively np.dot uses BLAS and stays; only the summation order differs.
 _NO_BLAS = sys.platform == "emscripten"
+# einsum counts its iteration space (rows x inner x columns) in a C ssize_t: in 32-bit
+# WebAssembly a product past 2**31 - 1 fails with "iterator is too large". Larger products
+# are computed in blocks that each stay within it.
+_EINSUM_LIMIT = 2**31 - 1
 
 
 def _matmul(A, B):
     """A @ B for 2-D arrays: np.dot where NumPy has BLAS, np.einsum where it has none."""
     if _NO_BLAS and np.ndim(A) == 2 and np.ndim(B) == 2:
-        return np.einsum("ij,jk->ik", A, B)
+        return _einsum_matmul(A, B)
     return np.dot(A, B)
+
+
+def _einsum_matmul(A, B):
+    """A (n, k) @ B (k, p) with np.einsum, in blocks of rows and columns whose n' * k * p'
+    stays within _EINSUM_LIMIT (k itself is never split, so each entry has one summation)."""
+    n, k = A.shape
+    p = B.shape[1]
+    if n * k * p <= _EINSUM_LIMIT:
+        return np.einsum("ij,jk->ik", A, B)
+    if k > _EINSUM_LIMIT:
+        raise ValueError(f"a matrix product with an inner size of {k:,} is too large")
+    cols = max(1, min(p, _EINSUM_LIMIT // max(1, k)))
+    rows = max(1, min(n, _EINSUM_LIMIT // max(1, k * cols)))
+    out = np.empty((n, p), dtype=np.result_type(A, B))
+    for i in range(0, n, rows):
+        for j in range(0, p, cols):
+            out[i : i + rows, j : j + cols] = np.einsum("ij,jk->ik", A[i : i + rows], B[:, j : j + cols])
+    return out
 
 
 def sigmoid(Z):
@@ -263,6 +285,8 @@ def one_hot(labels, n_classes=10):
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be whole numbers 0..{n_classes - 1}, got {labels.dtype.name} values")
     if labels.size and (not np.issubdtype(labels.dtype, np.integer)):
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
             raise ValueError("labels must be whole numbers")

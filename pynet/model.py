@@ -101,9 +101,20 @@ class TrainConfig:
         return asdict(self)
 
 
+def training_bytes(dimensions, dtype="float32", batch_size=128):
+    """About how many bytes training a network of these layer sizes takes: the parameters,
+    their gradients and Adam's two moments, plus one batch's activations and their gradients."""
+    itemsize = np.dtype(dtype).itemsize
+    parameters = sum(n * (n_prev + 1) for n_prev, n in zip(dimensions, dimensions[1:]))
+    activations = max(1, batch_size) * sum(dimensions[1:])
+    return itemsize * (4 * parameters + 4 * activations)
+
+
 def labels_of(Y, n_classes, m):
     """Class indices (m,) from one-hot (n_classes, m) or labels (m,); ValueError on bad input."""
     Y = np.asarray(Y)
+    if Y.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be whole numbers 0..{n_classes - 1}, got {Y.dtype.name} values")
     if Y.ndim == 2:
         if Y.shape != (n_classes, m):
             raise ValueError(f"Y must be one-hot of shape ({n_classes}, {m}), got {Y.shape}")
@@ -371,6 +382,8 @@ class Network:
         """Train to the end; return the list of epoch events (the history).
 
         callback, if given, is called with every event (see ``train``).
+        Raises TrainingDiverged when the loss diverges; the network then holds the parameters
+        of the last good epoch, and the exception the history up to it.
         """
         history = []
         for event in self.train(X, Y, config, validation, test):
@@ -380,7 +393,17 @@ class Network:
                 history.append(event)
             elif event["type"] == "done":
                 self.last_done = event
+                if event["reason"] == "diverged":
+                    raise TrainingDiverged(event["message"], history, event["epochs_run"])
         return history
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss diverged; ``history`` holds the epochs before it, ``epochs_run`` how many."""
+
+    def __init__(self, message, history, epochs_run):
+        super().__init__(message)
+        self.history, self.epochs_run = history, epochs_run
 
 
 def _check_seed_data(X, Y, dimensions):
@@ -413,6 +436,8 @@ def L_layer_model(X, Y, dimensions, learning_rate=0.0075, num_iterations=3000, p
     Returns: the trained parameters dict.
     """
     learning_rate = check_learning_rate(learning_rate)
+    if isinstance(num_iterations, bool) or not isinstance(num_iterations, (int, np.integer)) or num_iterations < 0:
+        raise ValueError(f"num_iterations must be a whole number of at least 0, got {num_iterations!r}")
     dimensions = core.check_dimensions(dimensions)
     _check_seed_data(X, Y, dimensions)
     parameters = core.initialize_parameters(dimensions, seed=seed)

@@ -16,6 +16,8 @@ ValueError and whatever model the caller already has stays as it was.
 
 import io
 import json
+import os
+import tempfile
 
 import numpy as np
 
@@ -46,10 +48,24 @@ def to_bytes(net, metadata=None):
 
 
 def save(net, path, metadata=None):
-    """Write a Network to ``path`` (a .npz model file)."""
+    """Write a Network to ``path`` (a .npz model file).
+
+    The file is written beside its destination and then renamed over it, so an existing file
+    at ``path`` is replaced only by a complete new one.
+    """
     data = to_bytes(net, metadata)
-    with open(path, "wb") as f:
-        f.write(data)
+    path = os.fspath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".pynet-", suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a saved model is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _refuse(why):

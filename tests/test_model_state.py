@@ -1,0 +1,80 @@
+"""Nothing a user made is lost or replaced silently.
+
+The page's current model (pynet.bridge) changes only when a new model is complete and valid: a
+file that is refused leaves the model, its description and its predictions as they were. The
+Python API says when training diverged, and refuses bad input with one clear message."""
+
+import numpy as np
+import pytest
+
+import pynet
+from pynet import bridge, serialize
+
+
+@pytest.fixture
+def page_state(monkeypatch):
+    """A fresh bridge state holding a default model, restored afterwards."""
+    monkeypatch.setattr(bridge, "_state", {"model": None, "default": None, "model_info": {}, "datasets": {},
+                                           "run": None, "last_eval": None})
+    bridge.load_default_model(serialize.to_bytes(pynet.Network([784, 8, 10], seed=1), {"test_acc": 0.5}))
+    return bridge._state
+
+
+def _model_bytes(metadata, hidden=6, seed=2):
+    return serialize.to_bytes(pynet.Network([784, hidden, 10], seed=seed), metadata)
+
+
+def _probe():
+    return np.random.default_rng(0).integers(0, 256, size=(784, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("metadata", [{"test_acc": 10**400}, {"test_acc": 55}, {"test_acc": -1},
+                                      {"test_acc": True}, {"test_acc": float("nan")}, {"test_acc": "0.9"}])
+def test_an_accuracy_in_a_file_is_shown_only_when_it_is_one(page_state, metadata):
+    info = bridge.load_model(_model_bytes(metadata))
+    assert info["test_acc"] is None
+    assert bridge.model_info() == info and info["dimensions"] == [784, 6, 10]
+    uploaded = serialize.from_bytes(_model_bytes(metadata))
+    np.testing.assert_array_equal(page_state["model"].forward(_probe()), uploaded.forward(_probe()))
+
+
+def test_a_refused_file_changes_nothing(page_state, monkeypatch):
+    before = (page_state["model"], dict(page_state["model_info"]), page_state["model"].forward(_probe()))
+    # whatever fails while the new model is taken in, the old one stays complete
+    with monkeypatch.context() as patch, pytest.raises(OverflowError):
+        patch.setattr(bridge, "_describe", lambda net, name: (_ for _ in ()).throw(OverflowError("too big")))
+        bridge.load_model(_model_bytes({}))
+    with pytest.raises(ValueError, match="not a valid pynet model file"):
+        bridge.load_model(b"PK\x03\x04" + bytes(100))
+    assert page_state["model"] is before[0] and bridge.model_info() == before[1]
+    np.testing.assert_array_equal(page_state["model"].forward(_probe()), before[2])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that divergence is
+def test_fit_says_when_the_run_diverged_and_keeps_the_last_good_epoch():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(20, 300)), rng.integers(0, 3, 300)
+    net = pynet.Network([20, 16, 3], seed=0)
+    history = net.fit(X, y, pynet.TrainConfig(epochs=2, batch_size=50, optimizer="sgd", learning_rate=0.05))
+    good = {k: v.copy() for k, v in net.parameters.items()}
+    with pytest.raises(pynet.TrainingDiverged, match="too high") as caught:
+        net.fit(X * 1e6, y, pynet.TrainConfig(epochs=3, batch_size=50, optimizer="sgd", learning_rate=100))
+    assert caught.value.epochs_run == 0 and caught.value.history == []
+    for name, value in good.items():  # nothing of the diverged run stayed
+        np.testing.assert_array_equal(net.parameters[name], value)
+    assert len(history) == 2
+
+
+@pytest.mark.parametrize("labels", [np.array(["a", "b", "c"] * 10), np.array([b"1"] * 30), [None] * 30])
+def test_labels_that_are_not_numbers_get_a_clear_message(labels):
+    net = pynet.Network([4, 3, 3])
+    with pytest.raises(ValueError, match="labels must be whole numbers 0..2"):
+        net.fit(np.zeros((4, 30)), labels)
+    with pytest.raises(ValueError, match="labels must be whole numbers 0..9"):
+        pynet.one_hot(np.asarray(labels))
+
+
+@pytest.mark.parametrize("iterations", [-1, 2.5, True, "10"])
+def test_L_layer_model_refuses_a_bad_number_of_iterations(iterations):
+    with pytest.raises(ValueError, match="num_iterations must be a whole number of at least 0"):
+        pynet.L_layer_model(np.zeros((4, 2)), np.eye(2), [4, 2], 0.1, iterations)
