@@ -27,7 +27,8 @@ from .optim import OPTIMIZERS
 from .preprocess import preprocess
 
 N_INPUTS, N_CLASSES = 784, 10
-MAX_HIDDEN_LAYERS = 4
+MAX_HIDDEN_LAYERS = 4  # in a network trained here
+MAX_MODEL_LAYERS = 16  # in a model file loaded here (each hidden layer is drawn on the page)
 MAX_WIDTH = 1024
 MAX_FULL_BATCH = 10_000
 MAX_EPOCHS = 100_000
@@ -96,7 +97,8 @@ def load_default_model(data):
 def load_model(data, name="uploaded"):
     """Load a model file (uploaded or saved in the browser); refused with ValueError (the
     current model kept) if invalid."""
-    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_UNPACKED)
+    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_UNPACKED,
+                               max_layers=MAX_MODEL_LAYERS)
     return _set_model(net, str(name)[:40])
 
 

@@ -28,6 +28,8 @@ from .model import HIDDEN_ACTIVATIONS, Network
 FORMAT = "pynet-model"
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024  # uncompressed size limit: refuses zip bombs and absurd layers
+MAX_METADATA_CHARS = 1_000_000
+MAX_METADATA_DEPTH = 64
 
 
 def to_bytes(net, metadata=None):
@@ -68,15 +70,39 @@ def save(net, path, metadata=None):
         raise
 
 
+def _nesting(text):
+    """How deeply JSON text nests its lists and objects, found without recursion (json.loads
+    recurses: a deep enough file exhausts the stack, which in WebAssembly kills the runtime)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _refuse(why):
     raise ValueError(f"not a valid pynet model file: {why}")
 
 
-def from_bytes(data, expect_io=None, max_bytes=None):
+def from_bytes(data, expect_io=None, max_bytes=None, max_layers=None):
     """Read a Network from model-file bytes; ValueError with the reason if anything is off.
 
     expect_io: optional (n_inputs, n_classes), e.g. (784, 10) for MNIST: a model of other
     input or output size is refused. max_bytes: the most its arrays may take (default MAX_BYTES).
+    max_layers: optional, the most layers (hidden and output) it may have.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("from_bytes needs bytes")
@@ -111,8 +137,13 @@ def from_bytes(data, expect_io=None, max_bytes=None):
     hidden = scalar("hidden_activation", "U")
     if hidden not in HIDDEN_ACTIVATIONS:
         _refuse(f"hidden activation {hidden!r} is not one of {HIDDEN_ACTIVATIONS}")
+    text = scalar("metadata", "U")
+    if len(text) > MAX_METADATA_CHARS:
+        _refuse(f"its metadata is {len(text):,} characters long, more than the {MAX_METADATA_CHARS:,} allowed")
+    if _nesting(text) > MAX_METADATA_DEPTH:
+        _refuse(f"its metadata is nested more than {MAX_METADATA_DEPTH} levels deep")
     try:
-        metadata = json.loads(scalar("metadata", "U"))
+        metadata = json.loads(text)
         if not isinstance(metadata, dict):
             raise ValueError
     except ValueError:
@@ -145,6 +176,8 @@ def from_bytes(data, expect_io=None, max_bytes=None):
         _refuse(f"unexpected entries {extra}")
     if len({a.dtype for a in parameters.values()}) != 1:
         _refuse("parameters mix float32 and float64")
+    if max_layers is not None and L > max_layers:
+        _refuse(f"it has {L} layers; at most {max_layers} are accepted here")
     if expect_io is not None and (dims[0], dims[-1]) != tuple(expect_io):
         _refuse(f"its layers are {dims}: it takes {dims[0]} inputs and gives {dims[-1]} classes, "
                 f"not {expect_io[0]} and {expect_io[1]}")

@@ -78,3 +78,41 @@ def test_labels_that_are_not_numbers_get_a_clear_message(labels):
 def test_L_layer_model_refuses_a_bad_number_of_iterations(iterations):
     with pytest.raises(ValueError, match="num_iterations must be a whole number of at least 0"):
         pynet.L_layer_model(np.zeros((4, 2)), np.eye(2), [4, 2], 0.1, iterations)
+
+
+def _file_with_metadata_text(text, dims=(784, 6, 10)):
+    import io
+    net = pynet.Network(list(dims), seed=4)
+    buf = io.BytesIO()
+    np.savez(buf, format=np.array("pynet-model"), version=np.array(1), dimensions=np.array(dims, dtype=np.int64),
+             hidden_activation=np.array("relu"), metadata=np.array(text), **net.parameters)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" * 200_000 + "]" * 200_000, "nested more than 64 levels deep"),
+    ('{"a": ' * 65 + "1" + "}" * 65, "nested more than 64 levels deep"),
+    ('{"note": "' + "x" * 1_000_001 + '"}', "more than the 1,000,000 allowed"),
+])
+def test_hostile_metadata_is_refused_in_one_sentence(page_state, text, words):
+    before = page_state["model"]
+    with pytest.raises(ValueError) as refused:
+        bridge.load_model(_file_with_metadata_text(text))
+    message = str(refused.value)
+    assert message.startswith("not a valid pynet model file: ") and words in message, message[:300]
+    assert "\n" not in message and len(message) < 200
+    assert page_state["model"] is before
+
+
+def test_metadata_nesting_up_to_the_limit_and_brackets_in_strings_are_fine(page_state):
+    text = '{"a": ' * 63 + '"[[[[{{{{\\"\\\\"' + "}" * 63
+    info = bridge.load_model(_file_with_metadata_text(text))
+    assert info["dimensions"] == [784, 6, 10]
+
+
+def test_a_model_with_more_layers_than_the_page_draws_is_refused(page_state):
+    before = page_state["model"]
+    with pytest.raises(ValueError, match="it has 17 layers; at most 16 are accepted here"):
+        bridge.load_model(serialize.to_bytes(pynet.Network([784] + [4] * 16 + [10])))
+    assert page_state["model"] is before
+    assert bridge.load_model(serialize.to_bytes(pynet.Network([784] + [4] * 15 + [10])))["dimensions"][1:-1] == [4] * 15
