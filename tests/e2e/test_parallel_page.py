@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 # Per-batch losses of a 2-worker run against a 1-worker run of the same seed. The two add up
 # the same float32 gradients in another order (two shard sums averaged on the page, against one
-# batch mean in NumPy), which moves the loss by about 1e-6; a wrong average (a shard counted
-# twice or dropped, a division by the wrong batch size) moves it by 1e-2 and more.
-LOSS_TOLERANCE = 1e-4
+# batch mean in NumPy): float rounding only, far below this. A wrong average (a shard counted
+# twice or dropped, a division by the wrong batch size) moves the losses by orders of magnitude more.
+LOSS_TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,15 @@ def test_two_workers_fast_run_learns_and_reports_speed(page2):
 
 def test_two_workers_train_as_one_worker(page2):
     """The same seed with 1 and with 2 workers: the same per-batch losses and test accuracy
-    (web/parallel.js averages the shards' gradients into the batch's mean)."""
+    (web/parallel.js averages the shards' gradients into the batch's mean). Plain SGD, where
+    the step is proportional to the gradient (Adam's barely depends on its scale)."""
     page, _ = page2
     two_workers(page)
+    settings = {"seed": 5, "epochs": 2, "optimizer": "sgd", "learning_rate": 0.1}
     page.select_option("#workers", "1")
-    one = short_run(page, seed=5, epochs=2)
+    one = short_run(page, **settings)
     page.select_option("#workers", "2")
-    two = short_run(page, seed=5, epochs=2)
+    two = short_run(page, **settings)
     assert (one["workers"], two["workers"]) == (1, 2)
     assert one["reason"] == two["reason"] == "completed"
     assert len(one["losses"]) == len(two["losses"]) == 16  # 2 epochs of ceil(1000 / 128) batches
