@@ -85,7 +85,7 @@ client.request('ready').then(async (info) => {
   app.memory = info.memory;
   ui.showMemory(info.memory);
   setState('idle');
-  ui.showModel(info.model);
+  showModel(info.model);
   dom.download.disabled = false;
   dom.upload.disabled = false;
   dom.resetModel.disabled = false;
@@ -117,22 +117,35 @@ function registerServiceWorker() {
 
 let predicting = false;
 let again = false;
+// Readings asked for (each change of the pad or of the model) and the last one answered: when
+// they are equal, the reading shown is that of the pad and model as they are now.
+app.predictionsAsked = 0;
+app.predictionAnswered = 0;
 
-async function predictNow() {
+function predictNow() {
   if (!app.ready) return;
+  app.predictionsAsked += 1;
+  sendPrediction();
+}
+
+// One request at a time: asks that come while one is in flight are answered by the next one.
+async function sendPrediction() {
   if (predicting) { again = true; return; }
   predicting = true;
   try {
+    const asked = app.predictionsAsked;
     const { pixels, width, height } = pad.pixels();
     const result = await client.request('predict', { pixels, width, height }, [pixels.buffer]);
     ui.showPrediction(result);
     app.lastPrediction = result.probabilities;
+    app.lastImage28 = result.image28;
     app.predictions = (app.predictions || 0) + 1;
+    app.predictionAnswered = asked;
   } catch (e) {
     if (!(e instanceof WorkerRestarted) && !app.recovering) ui.trainMessage(`Could not read the drawing: ${e.message}`, 'error');
   } finally {
     predicting = false;
-    if (again) { again = false; predictNow(); }
+    if (again) { again = false; sendPrediction(); }
   }
 }
 
@@ -222,6 +235,7 @@ dom.pause.addEventListener('click', async () => {
     setState('paused');
     try {
       await client.request('pause');
+      app.pausesAnswered = (app.pausesAnswered || 0) + 1; // the worker holds the run from here
       ui.trainMessage('Paused. Drawing still works with the current model.');
     } catch { /* the worker was restarted: its recovery says so */ }
   } else if (app.state === 'paused') {
@@ -330,7 +344,7 @@ async function onTrained({ reason, message, model }) {
                     samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
                     losses: app.run.losses ?? [], epochMemory: app.run.epochMemory ?? [],
                     peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {},
-                    workers: app.run.workers ?? 1,
+                    workers: app.run.workers ?? 1, step: app.run.step ?? 0, totalSteps: app.run.total_steps,
                     parallelTiming: (app.run.workers ?? 1) > 1 ? { ...parallel.timing } : null };
     dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
   }
@@ -345,7 +359,7 @@ async function onTrained({ reason, message, model }) {
   } else {
     ui.trainMessage(`The run ended: ${message}.`, 'error');
   }
-  if (model) ui.showModel(model);
+  if (model) showModel(model);
   if (!pad.isEmpty()) predictNow();
   await keepModel(model?.name);
   await refreshAnalysis();
@@ -363,10 +377,19 @@ async function keepModel(name) {
   }
 }
 
+// The model in use has changed: show it. app.modelShown counts the models shown, and
+// app.analysedModel says which of them the mistakes, confusion matrix and weights are of.
+function showModel(info) {
+  app.modelShown = (app.modelShown || 0) + 1;
+  ui.showModel(info);
+}
+
 async function refreshAnalysis() {
+  const model = app.modelShown;
   try {
     ui.showMistakes(await client.request('misclassified', { k: 24 }));
     ui.showWeights(await client.request('firstLayer', { n: 32 }));
+    app.analysedModel = model;
   } catch (e) {
     if (!(e instanceof WorkerRestarted) && !app.recovering) dom.errorsSummary.textContent = `Could not evaluate the model: ${e.message}`;
   }
@@ -429,7 +452,7 @@ dom.upload.addEventListener('change', async () => {
     }
     kept.bytes = copy;
     kept.name = 'uploaded';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage(`Loaded ${file.name}: it now reads your drawings.`, 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -445,7 +468,7 @@ dom.resetModel.addEventListener('click', async () => {
     const info = await client.request('useDefault');
     kept.bytes = null;
     kept.name = 'default';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage('The default model is in use again.', 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -478,7 +501,7 @@ async function restoreSaved(saved) {
     const info = await client.request('loadModel', { bytes: saved.bytes, name: 'saved' });
     kept.bytes = saved.bytes;
     kept.name = 'saved';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage(`Restored the model saved on ${new Date(saved.saved).toLocaleString()}.`, 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -543,7 +566,7 @@ async function recoverWorker(reason) {
     const info = await client.request('ready');
     let model = info.model;
     if (kept.bytes) model = await client.request('loadModel', { bytes: kept.bytes.slice(), name: kept.name });
-    ui.showModel(model);
+    showModel(model);
     app.memory = info.memory;
     ui.showMemory(info.memory);
     app.ready = true;
