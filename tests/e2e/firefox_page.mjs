@@ -32,7 +32,7 @@ const ops = {
     for (const p of points.slice(1)) await page.mouse.move(...p);
     await page.mouse.up();
   },
-  screenshot: ({ path }) => page.screenshot({ path }).then(() => null),
+  screenshot: ({ path }) => page.screenshot({ path, fullPage: true }).then(() => null),
   errors: () => errors,
 };
 
