@@ -1,6 +1,7 @@
 // Wiring: the worker client, the drawing pad, the training form and the charts.
 // The main thread never runs Python; every request to the worker is asynchronous.
 
+import { makeCharts } from './charts.js';
 import { createClient, WorkerRestarted } from './client.js';
 import { createPad } from './draw.js';
 import { createParallel } from './parallel.js';
@@ -34,16 +35,15 @@ const client = createClient(makeWorker, {
 const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
 
-// Data-parallel training (web/parallel.js): the page's worker is rank 0, helpers are added on
-// demand. Workers: 1 .. min(hardwareConcurrency, 4).
+// Data-parallel training (web/parallel.js): the page's worker is rank 0; helper workers start
+// only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, 4).
 const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
-// Default: 2 workers where there are at least 4 cores (the two workers, the page and the
-// browser each have one); 1 on 2-3 cores, where 2 workers measured 4-15% slower end to end
-// than one (benchmarks/parallel_results.md): they share the cores with the page's own thread.
-const DEFAULT_WORKERS = (navigator.hardwareConcurrency || 1) >= 4 ? 2 : 1;
 const parallel = createParallel(client, { onProgress: (r) => onProgress(r), onTrained: (t) => onTrained(t) });
 for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
-dom.workers.value = String(Math.min(DEFAULT_WORKERS, MAX_WORKERS));
+// One worker by default in every browser: hardwareConcurrency is not a count of free cores
+// (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
+// one (benchmarks/parallel_results.md), and each helper first loads a Python runtime of its own.
+dom.workers.value = '1';
 app.maxWorkers = MAX_WORKERS;
 const chosenWorkers = () => Number(dom.workers.value) || 1;
 function startHelpers() {
@@ -75,7 +75,7 @@ ui.fillForm(PRESETS.fast);
 ui.setTraining('disabled');
 app.state = 'disabled';
 ui.resetLive();
-const charts = makeCharts();
+const charts = makeCharts(dom.loss, dom.accChart, MAX_POINTS);
 
 client.request('ready').then(async (info) => {
   app.ready = true;
@@ -603,97 +603,4 @@ export async function crashWorkerForTests(mode = 'throw', times = 1) {
 async function crashWorker(mode) {
   await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
   if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
-}
-
-// ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------
-
-function makeCharts() {
-  const loss = { x: [], y: [], epoch: [] }; // epoch: the epoch's mean loss at its last step, else null
-  const acc = { x: [], train: [], val: [], test: [] };
-  let lossPlot = null;
-  let accPlot = null;
-  let timer = null;
-  let dirty = false;
-  const Plot = window.uPlot;
-
-  function size(el) {
-    return { width: Math.max(200, el.clientWidth), height: 200 };
-  }
-  if (Plot) {
-    lossPlot = new Plot({
-      ...size(dom.loss), legend: { show: false }, cursor: { show: false },
-      scales: { x: { time: false } },
-      axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
-             { size: 45 }],
-      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } },
-               { label: 'epoch mean', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
-    }, [[], [], []], dom.loss);
-    accPlot = new Plot({
-      ...size(dom.accChart), legend: { show: false }, cursor: { show: false },
-      // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
-      scales: { x: { time: false }, y: { range: (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1] } },
-      axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
-             { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
-      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
-               { label: 'validation', stroke: '#b07d12', width: 1.5, dash: [5, 4], spanGaps: true },
-               { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
-    }, [[], [], [], []], dom.accChart);
-    new ResizeObserver(() => {
-      lossPlot.setSize(size(dom.loss));
-      accPlot.setSize(size(dom.accChart));
-    }).observe(dom.loss);
-  }
-
-  function decimate() {
-    const nx = []; const ny = []; const ne = [];
-    for (let i = 0; i + 1 < loss.x.length; i += 2) {
-      nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); ne.push(loss.epoch[i + 1] ?? loss.epoch[i]);
-    }
-    loss.x = nx; loss.y = ny; loss.epoch = ne;
-  }
-
-  function render() {
-    timer = null;
-    if (!dirty) return;
-    dirty = false;
-    lossPlot?.setData([loss.x, loss.y, loss.epoch]);
-    accPlot?.setData([acc.x, acc.train, acc.val, acc.test]);
-  }
-
-  return {
-    reset() {
-      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.val = []; acc.test = [];
-      dirty = true;
-      render();
-    },
-    addLoss(x, y) {
-      if (y == null) return;
-      if (!loss.x.length) dom.loss.classList.remove('empty');
-      loss.x.push(x); loss.y.push(y); loss.epoch.push(null);
-      if (loss.x.length > MAX_POINTS) decimate();
-      dirty = true;
-    },
-    addEpoch(e) {
-      // the epoch's mean loss goes on the last plotted step of that epoch
-      let i = loss.x.length - 1;
-      while (i > 0 && loss.x[i] > e.step) i--;
-      if (i >= 0 && e.loss != null) loss.epoch[i] = e.loss;
-      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.val.push(e.val_acc ?? null); acc.test.push(e.test_acc);
-      if (acc.x.length > MAX_POINTS) {
-        const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
-        const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
-        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]);
-        acc.val = idx.map((i) => acc.val[i]); acc.test = idx.map((i) => acc.test[i]);
-      }
-      dirty = true;
-    },
-    lastTest() {
-      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] != null) return acc.test[i];
-      return null;
-    },
-    draw(now = false) {
-      dirty = true;
-      if (now) { clearTimeout(timer); render(); } else if (!timer) timer = setTimeout(render, 250);
-    },
-  };
 }

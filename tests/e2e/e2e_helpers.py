@@ -262,3 +262,24 @@ def assert_reading_is_native(page, net):
     np.testing.assert_allclose(shown[1], probabilities, rtol=0, atol=PROBABILITY_TOLERANCE, err_msg="probabilities")
     assert page.text_content("#prediction").strip() == str(int(np.argmax(probabilities)))
     return probabilities
+
+
+# ---- the charts, and browsers other than Chromium (test_other_browsers.py, test_language_tag.py)
+
+# For each chart (loss, accuracy), how many pixels of its canvas are drawn in the colour of its
+# main curve (web/charts.js: the loss per batch, the test accuracy), allowing for antialiasing;
+# 0 where the chart is missing.
+CURVE_PIXELS_JS = """(() => [['loss', [0x24, 0x57, 0xc5]], ['acc-chart', [0x1d, 0x7a, 0x3c]]].map(([id, rgb]) => {
+    const canvas = document.querySelector(`#${id} .uplot canvas`);
+    if (!canvas) return 0;
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        const off = Math.abs(d[i] - rgb[0]) + Math.abs(d[i + 1] - rgb[1]) + Math.abs(d[i + 2] - rgb[2]);
+        if (d[i + 3] > 128 && off < 60) n++;
+    }
+    return n;
+}))()"""
+
+# The language tag the browser itself reports, even where the page has shadowed navigator.language.
+BROWSER_LANGUAGE_JS = "Object.getOwnPropertyDescriptor(Navigator.prototype, 'language').get.call(navigator)"
