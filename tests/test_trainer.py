@@ -520,3 +520,27 @@ def test_a_warning_free_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train(Network([6, 4, 3], seed=1), X, y, epochs=2, batch_size=10, optimizer="adam", learning_rate=0.01)
+
+
+def test_event_fields_agree_with_each_other():
+    """The start event describes the run; the speed reported is the samples seen over the time
+    spent training (evaluation excluded), in batch and epoch events alike."""
+    X, y = problem(m=30)
+    Xv, yv = problem(m=20, seed=1)
+    net = Network([6, 4, 3], hidden_activation="sigmoid", seed=1)
+    config = TrainConfig(epochs=3, batch_size=8, optimizer="sgd", learning_rate=0.1, eval_every=2)
+    events = list(net.train(X, y, config, validation=(Xv, yv)))
+    assert events[0] == {"type": "start", "config": config.validated().to_dict(), "dimensions": [6, 4, 3],
+                         "hidden_activation": "sigmoid", "samples": 30, "batches": 4}
+    seen = 0
+    for e in events[1:-1]:
+        if e["type"] == "batch":
+            assert e["batches"] == 4
+            seen += 8 if e["batch"] < 4 else 6
+            if e["epoch"] == 1:  # no evaluation pass yet: all the time so far was training
+                assert e["samples_per_s"] == pytest.approx(seen / e["elapsed_s"], rel=1e-9)
+            assert e["samples_per_s"] >= seen / e["elapsed_s"] * (1 - 1e-12)
+        else:
+            assert e["epochs"] == 3 and seen == 30 * e["epoch"]
+            assert 0 < e["train_s"] <= e["elapsed_s"]
+            assert e["samples_per_s"] == pytest.approx(seen / e["train_s"], rel=1e-9)
