@@ -213,3 +213,27 @@ def test_bad_rank_is_refused(rank, world):
     X, y = data(50)
     with pytest.raises(ValueError, match="rank must be in"):
         ShardedRun(Network([784, 8, 10]), X, y, TrainConfig(), rank=rank, world=world)
+
+
+def test_one_worker_with_the_defaults_is_network_train():
+    """ShardedRun(net, X, Y, config): rank 0 of 1 by default, one-hot Y as good as labels; a full
+    batch is taken in data order, unshuffled."""
+    X, y = data(200)
+    for batch_size in (64, 0):
+        config = TrainConfig(epochs=2, batch_size=batch_size, optimizer="momentum", learning_rate=0.05, seed=3)
+        _, snapshots = train_snapshots(X, y, config, (784, 8, 10), "float64")
+        net = Network([784, 8, 10], seed=3, dtype="float64")
+        run = ShardedRun(net, X, np.eye(10)[:, y], config)
+        assert run.finished is False and run.batch_sizes() == [min(batch_size or 200, 200)]
+        if batch_size == 0:
+            np.testing.assert_array_equal(run._shard_indices(), np.arange(200))
+        epoch_ends = []
+        while not run.finished:
+            n, loss_sum, _, flat = run.shard_gradients()
+            event = run.apply(flat / n, loss_sum / n)
+            if event["epoch_end"]:
+                epoch_ends.append({k: v.copy() for k, v in net.parameters.items()})
+        assert len(epoch_ends) == 2 and run.finished is True
+        for ours, theirs in zip(epoch_ends, snapshots):
+            for k, p in theirs.items():
+                np.testing.assert_allclose(ours[k], p, rtol=1e-9, atol=1e-12)

@@ -243,6 +243,32 @@ def test_L_layer_model_equals_the_seed_loop_written_by_hand():
     assert not np.allclose(other["W1"], trained["W1"])
 
 
+def test_L_layer_model_defaults_are_the_seed_run(capsys):
+    """Learning rate 0.0075, 3000 iterations, seed 2 and no printing unless asked."""
+    rng = np.random.default_rng(12)
+    labels = rng.integers(0, 3, 20)
+    X = rng.normal(size=(3, 5))[labels].T + rng.normal(scale=0.5, size=(5, 20))
+    Y = np.eye(3)[:, labels]
+    trained = pynet.L_layer_model(X, Y, [5, 4, 3])
+    assert capsys.readouterr().out == ""
+    _, expected = seed_loop_by_hand(X, Y, [5, 4, 3], 0.0075, 3000)
+    for k in expected:
+        np.testing.assert_allclose(trained[k], expected[k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_L_layer_model_refusals_name_the_problem():
+    X, Y = np.zeros((4, 3)), np.eye(2)[:, [0, 1, 0]]
+    with pytest.raises(ValueError, match=r"Y must be one-hot of shape \(2, 3\), got \(3, 3\)"):
+        pynet.L_layer_model(X, np.eye(3), [4, 5, 2], 0.1, 1)
+    with pytest.raises(ValueError, match="X must be numeric, got dtype <U1"):
+        pynet.L_layer_model(np.full((4, 3), "a"), Y, [4, 5, 2], 0.1, 1)
+    with pytest.raises(ValueError, match="Y must be numeric"):
+        pynet.L_layer_model(X, np.full((2, 3), "a"), [4, 5, 2], 0.1, 1)
+    with pytest.raises(FloatingPointError, match="loss became nan at iteration 1: learning rate 1e\\+300 is too high"):
+        with np.errstate(all="ignore"):
+            pynet.L_layer_model(np.ones((4, 3)), Y, [4, 5, 2], 1e300, 3)
+
+
 def test_L_layer_model_print_loss(mnist, capsys):
     X, Y = mnist[0][:, :50], mnist[1][:, :50]
     pynet.L_layer_model(X, Y, [784, 4, 10], 0.0075, 101, print_loss=True)

@@ -230,6 +230,7 @@ def test_optimizer_classes_defaults_and_names():
     assert type(adam) is Adam and adam.l2 == 0.5
     assert (adam.beta1, adam.beta2, adam.eps, adam.t) == (0.9, 0.999, 1e-8, 0)
     assert make_optimizer("momentum", l2=0.5).l2 == 0.5 and make_optimizer("sgd").l2 == 0.0
+    assert (Momentum().beta, Momentum().l2, SGD().l2, Adam().l2) == (0.9, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer("rmsprop")
 
