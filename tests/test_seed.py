@@ -185,6 +185,12 @@ def test_one_hot_and_accuracy_hand_computation():
     np.testing.assert_array_equal(Y, [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
     assert pynet.accuracy(np.array([2, 0, 0]), Y) == pytest.approx(2 / 3)
     assert pynet.accuracy(np.array([2, 0, 0]), np.array([2, 1, 0])) == pytest.approx(2 / 3)
+    np.testing.assert_array_equal(pynet.one_hot(np.array([2.0, 0.0]), 3), [[0, 1], [0, 0], [1, 0]])
+    # no labels at all, whatever the array's dtype (np.array([]) is float64): no columns
+    for empty in (np.array([]), np.zeros(0, dtype=int)):
+        assert pynet.one_hot(empty, 4).shape == (4, 0)
+    with pytest.raises(ValueError, match="^labels must be whole numbers$"):
+        pynet.one_hot(np.array([0.5, 1.0]), 3)
 
 
 def seed_loop_by_hand(X, Y, dims, learning_rate, iterations):
