@@ -287,7 +287,7 @@ def one_hot(labels, n_classes=10):
         raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
     if labels.dtype.kind not in "biuf":
         raise ValueError(f"labels must be whole numbers 0..{n_classes - 1}, got {labels.dtype.name} values")
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer)):
+    if not np.issubdtype(labels.dtype, np.integer):  # also when empty: np.array([]) is float
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
             raise ValueError("labels must be whole numbers")
         labels = labels.astype(np.int64)
