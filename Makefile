@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: serve site test test-native test-pyodide test-browser bench clean
+.PHONY: serve site test test-native test-pyodide test-browser bench mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) build/site.py
 	$(PY) benchmarks/run.py
+
+# Mutation testing (slow, not in CI): score per module of pynet/; MODULES="optim model" for a subset.
+mutation: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[mutation]'
+	$(PY) tests/mutation.py $(MODULES)
 
 clean:
 	rm -rf dist .cache/pynet-wheel
