@@ -783,3 +783,15 @@ def test_parallel_grad_sends_the_shard_sum_as_float32(worker, arrays):
     np.testing.assert_allclose(flat, net.flatten_gradients(grads) * 150, rtol=1e-5, atol=1e-7)
     assert part["n"] == 150 and part["correct"] == correct and type(part["correct"]) is int
     assert part["loss_sum"] == pytest.approx(loss_sum, rel=1e-6) and type(part["loss_sum"]) is float
+
+
+def test_stop_training_also_ends_a_parallel_run(worker):
+    """The page's stop button during a data-parallel run: rank 0's network is kept."""
+    worker.parallel_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4}, 0, 1)
+    part = worker.parallel_grad()
+    worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
+    trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+    result = worker.stop_training()
+    assert result["stopped"] and result["model"]["name"] == "trained" and not worker.training()
+    for k, v in trained.items():
+        np.testing.assert_array_equal(parameters_of(worker)[k], v)
