@@ -640,8 +640,12 @@ def test_misclassified_without_a_run_evaluates_the_current_model(worker, arrays)
         assert r["total"] == data["test_labels"].size
     # the last evaluation is reused by the next calls, and by a cell's images
     assert worker.misclassified()["dataset"] == "full"
-    assert worker.cell_images(0, 0)["count"] == int(np.count_nonzero(
-        (full["test_labels"] == 0) & (DEFAULT.predict(full["test_images"].T) == 0)))
+
+    def cell(data, t, p):
+        return int(np.count_nonzero((data["test_labels"] == t) & (DEFAULT.predict(data["test_images"].T) == p)))
+
+    t, p = next((t, p) for t in range(10) for p in range(10) if cell(full, t, p) != cell(arrays, t, p))
+    assert worker.cell_images(t, p)["count"] == cell(full, t, p)
     # a new model drops it
     worker.use_default_model()
     assert worker.misclassified()["dataset"] == "small"
@@ -795,3 +799,21 @@ def test_stop_training_also_ends_a_parallel_run(worker):
     assert result["stopped"] and result["model"]["name"] == "trained" and not worker.training()
     for k, v in trained.items():
         np.testing.assert_array_equal(parameters_of(worker)[k], v)
+
+
+def test_stopping_drops_the_evaluation_of_an_earlier_network(worker, arrays, monkeypatch):
+    """Stopped a batch after an evaluated epoch: the misclassified images are those of the
+    network kept, evaluated anew, not those of the epoch's evaluation."""
+    clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
+    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    worker.start_training({"hidden": "5", "epochs": 3, "batch_size": 100, "seed": 2, "learning_rate": 0.05})
+    epochs = []
+    while not epochs:
+        epochs += worker.step(60)["epochs"]
+    assert epochs[0]["test_acc"] is not None
+    worker.step(60)  # one batch of the second epoch
+    worker.stop_training()
+    net = serialize.from_bytes(worker.save_model())
+    wrong = np.count_nonzero(net.predict(arrays["test_images"].T) != arrays["test_labels"])
+    assert worker.misclassified()["errors"] == wrong
+    assert wrong != round((1 - epochs[0]["test_acc"]) * 250)  # the epoch's network read them otherwise

@@ -259,10 +259,21 @@ def test_values_in_0_1_are_not_rescaled_and_values_above_are():
     np.testing.assert_array_equal(preprocess(a * 1.0001), 0.0)
 
 
-def test_ink_brighter_than_white_is_clipped():
+def test_levels_outside_black_and_white_are_clipped():
+    """Stripes of 300 and 0 (out of 255) average to what stripes of 255 and 0 give, and a
+    negative level inside the drawing counts as no ink."""
     a = np.zeros((60, 60))
     a[10:50, 20:30] = 1.0
-    np.testing.assert_array_equal(preprocess(np.where(a > 0, 300.0, -20.0)), preprocess(a))
+    a[10:50, 20:30:2] = 0.0  # stripes one pixel wide: each output pixel averages two of them
+    np.testing.assert_array_equal(preprocess(a * 300), preprocess(a * 255))
+    b = np.zeros((60, 60))
+    b[10:50, 20:30] = 1.0
+    holes = b.copy()
+    holes[20:40, 25] = -0.5  # each shares an output pixel with an inked neighbour
+    zeros = b.copy()
+    zeros[20:40, 25] = 0.0
+    np.testing.assert_array_equal(preprocess(holes), preprocess(zeros))
+    assert preprocess(zeros).min() == 0.0
 
 
 def test_inversion_is_guessed_from_the_border_median():
@@ -298,6 +309,9 @@ def test_an_opaque_rgba_canvas_is_read_from_its_colours():
     rgba[..., 0] = a * 255  # red ink only: the grey level is the mean of R, G, B
     rgba[..., 3] = 255
     np.testing.assert_allclose(preprocess(rgba), preprocess(a / 3), rtol=0, atol=1e-7)
+    floats = np.zeros((60, 60, 4))  # alpha as 0..1 floats: still the ink
+    floats[..., 3] = a * 0.8
+    np.testing.assert_array_equal(preprocess(floats), preprocess(a * 0.8))
     uniform = np.zeros((60, 60, 4))  # alpha 0 everywhere: nothing drawn
     uniform[..., :3] = 255
     np.testing.assert_array_equal(preprocess(uniform), 0)
