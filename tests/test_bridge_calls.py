@@ -817,3 +817,19 @@ def test_stopping_drops_the_evaluation_of_an_earlier_network(worker, arrays, mon
     wrong = np.count_nonzero(net.predict(arrays["test_images"].T) != arrays["test_labels"])
     assert worker.misclassified()["errors"] == wrong
     assert wrong != round((1 - epochs[0]["test_acc"]) * 250)  # the epoch's network read them otherwise
+
+
+def test_the_last_epochs_evaluation_is_reused_for_the_mistakes(worker, arrays, monkeypatch):
+    """After a completed run the test set is not evaluated again: its last epoch's evaluation
+    (the same network) gives the mistakes and the confusion matrix."""
+    worker.start_training({"hidden": "8", "epochs": 1, "batch_size": 100, "seed": 5})
+    finish(worker)
+    net = serialize.from_bytes(worker.save_model())
+    wrong = int(np.count_nonzero(net.predict(arrays["test_images"].T) != arrays["test_labels"]))
+
+    def no_forward(self, X, chunk=4096):
+        raise AssertionError("the test set was evaluated again")
+
+    monkeypatch.setattr(Network, "forward", no_forward)
+    assert worker.misclassified()["errors"] == wrong
+    assert sum(worker.cell_images(t, t)["count"] for t in range(10)) == 250 - wrong
