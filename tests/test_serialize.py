@@ -373,3 +373,14 @@ def zipfile_with_broken_member():
     for i in range(start + 200, start + info.compress_size - 10):
         data[i] = 0x55
     return bytes(data)
+
+
+def test_the_metadata_text_does_not_depend_on_the_order_of_its_keys():
+    """The same model and metadata give the same file content whatever order the keys were set in."""
+    texts = []
+    for meta in ({"b": 1, "a": {"y": 2, "x": 3}}, {"a": {"x": 3, "y": 2}, "b": 1}):
+        net = Network([3, 2], seed=1)
+        net.metadata = meta
+        with np.load(io.BytesIO(serialize.to_bytes(net))) as z:
+            texts.append(str(z["metadata"]))
+    assert texts[0] == texts[1] == json.dumps({"a": {"x": 3, "y": 2}, "b": 1}, sort_keys=True)
