@@ -384,3 +384,22 @@ def test_the_metadata_text_does_not_depend_on_the_order_of_its_keys():
         with np.load(io.BytesIO(serialize.to_bytes(net))) as z:
             texts.append(str(z["metadata"]))
     assert texts[0] == texts[1] == json.dumps({"a": {"x": 3, "y": 2}, "b": 1}, sort_keys=True)
+
+
+def test_numpys_own_refusal_is_passed_on_once():
+    """A member whose header claims exactly its own size passes the archive checks; NumPy then
+    finds the data short, and its message is given after the one prefix."""
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (1000,), }"
+    header += b" " * ((-(10 + len(header) + 1)) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    member += bytes(1000 - len(member))
+    blob = _rewritten(Network([3, 2], seed=1), lambda name, data: (name, member if name == "b1.npy" else data))
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(blob)
+    assert str(e.value) == f"not a valid pynet model file: EOF: reading array data, expected 1000 bytes got {1000 - 128}"
+    # and a refusal of pynet's own, from inside the same block, is not prefixed twice
+    blob = _rewritten(Network([3, 2], seed=1),
+                      lambda name, data: ("format.txt", b"pynet-model") if name == "format.npy" else (name, data))
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(blob)
+    assert str(e.value) == "not a valid pynet model file: entries ['format.txt'] are not .npy arrays"
