@@ -552,3 +552,29 @@ def test_to_uint8_keeps_every_level():
     assert data.to_uint8(levels.astype(np.float32)).dtype == np.uint8
     with pytest.raises(ValueError, match=r"^pixels are not exact multiples of 1/256 in \[0, 255/256\]$"):
         data.to_uint8(np.array([256 / 256]))
+
+
+def test_load_npz_passes_numpys_refusal_on():
+    """A member whose header claims exactly its own size passes the archive checks; NumPy then
+    finds the data short."""
+    header = _header((1, 0), (1000,))
+    blob = _zip({"train_images.npy": header + bytes(1000 - len(header))})
+    with pytest.raises(ValueError) as e:
+        pynet.load_npz(blob)
+    assert str(e.value) == f"not a pynet data file: EOF: reading array data, expected 1000 bytes got {1000 - len(header)}"
+
+
+def test_load_npz_never_unpickles_even_past_the_archive_check(tmp_path, monkeypatch):
+    """Defence in depth: with the archive check out of the way, np.load still refuses pickles."""
+    monkeypatch.setattr(data, "check_npz_archive", lambda *args: None)
+    marker = tmp_path / "pwned-past-check"
+    buf = io.BytesIO()
+    np.savez(buf, train_images=np.array([_Payload(marker)], dtype=object), train_labels=np.zeros(1, np.uint8))
+    with pytest.raises(ValueError, match="^not a pynet data file: Object arrays cannot be loaded when allow_pickle=False"):
+        pynet.load_npz(buf.getvalue())
+    assert not marker.exists()
+
+
+def test_to_uint8_refuses_uint8_input_clearly():
+    with pytest.raises(ValueError, match="multiples of 1/256"):
+        data.to_uint8(np.array([0, 1], np.uint8))

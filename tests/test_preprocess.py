@@ -327,3 +327,15 @@ def test_empty_or_odd_shapes_are_refused(shape):
 def test_nan_is_refused_with_its_message():
     with pytest.raises(ValueError, match="^image contains NaN or inf$"):
         preprocess(np.array([[0.5, np.nan]]))
+
+
+def test_the_arithmetic_is_float64_whatever_the_input_type():
+    """A float32, float16 or boolean canvas gives exactly what the same values as float64 give."""
+    rng = np.random.default_rng(3)
+    a = np.zeros((50, 70))
+    a[5:45, 10:60] = rng.random((40, 50)) / 3
+    for dtype, scale in ((np.float32, 1), (np.float16, 1), (np.float16, 255)):
+        low = (a * scale).astype(dtype)
+        np.testing.assert_array_equal(preprocess(low), preprocess(low.astype(np.float64)))
+    mask = a > 0.2
+    np.testing.assert_array_equal(preprocess(mask), preprocess(mask.astype(np.float64)))
