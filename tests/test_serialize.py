@@ -252,7 +252,7 @@ def test_expect_io(trained):
 
 
 def test_from_bytes_needs_bytes():
-    with pytest.raises(TypeError, match="needs bytes"):
+    with pytest.raises(TypeError, match="^from_bytes needs bytes$"):
         serialize.from_bytes("a string")
     assert serialize.from_bytes(bytearray(serialize.to_bytes(Network([3, 2])))).dimensions == [3, 2]
     assert serialize.from_bytes(memoryview(serialize.to_bytes(Network([3, 2])))).dimensions == [3, 2]
@@ -403,3 +403,26 @@ def test_numpys_own_refusal_is_passed_on_once():
     with pytest.raises(ValueError) as e:
         serialize.from_bytes(blob)
     assert str(e.value) == "not a valid pynet model file: entries ['format.txt'] are not .npy arrays"
+
+
+def test_the_file_holds_int64_dimensions_on_every_platform():
+    """As the format says (NumPy's default integer is 32-bit on wasm32, where the page runs)."""
+    with np.load(io.BytesIO(serialize.to_bytes(Network([5, 3, 2])))) as z:
+        assert z["dimensions"].dtype == np.int64 and z["dimensions"].tolist() == [5, 3, 2]
+
+
+def test_from_bytes_never_unpickles_even_past_the_archive_check(trained, tmp_path, monkeypatch):
+    """Defence in depth: with the archive check out of the way, np.load still refuses pickles."""
+    net, _ = trained
+    marker = tmp_path / "pwned-past-check"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    obj = np.empty(1, dtype=object)
+    obj[0] = Payload()
+    monkeypatch.setattr(serialize, "check_npz_archive", lambda *args: None)
+    with pytest.raises(ValueError, match="^not a valid pynet model file: Object arrays cannot be loaded"):
+        serialize.from_bytes(npz(entries(net, W1=obj), allow_pickle=True))
+    assert not marker.exists()
