@@ -353,6 +353,9 @@ def test_object_members_are_refused_by_name():
     with pytest.raises(ValueError, match=r"^not x: the entry 'o.npy' holds Python objects \(a pickle\), "
                                          r"which are never loaded$"):
         data.check_npz_archive(_zip({"o.npy": buf.getvalue()}), 10**6, "x")
+    # also behind a member that is not an array: every .npy member is checked
+    with pytest.raises(ValueError, match="holds Python objects"):
+        data.check_npz_archive(_zip({"notes.txt": b"hi", "o.npy": buf.getvalue()}), 10**6, "x")
 
 
 # ---- cache, verification, fetch ----------------------------------------------------------------
