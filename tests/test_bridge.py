@@ -178,6 +178,8 @@ def test_stop_before_any_batch_keeps_the_initial_network(worker):
     result = worker.stop_training()
     assert result["stopped"] and result["model"]["dimensions"] == [784, 8, 10]
     assert_same_parameters(current_parameters(worker), Network([784, 8, 10], seed=9, dtype="float32").parameters)
+    meta = serialize.from_bytes(worker.save_model()).metadata
+    assert (meta["epochs_run"], meta["end"], meta["test_acc"]) == (0, "stopped", None)
     assert worker.stop_training() == {"model": worker.model_info(), "stopped": False}
 
 
@@ -250,7 +252,8 @@ def test_uploading_a_different_model_replaces_the_current_one(worker, mnist_raw)
     np.testing.assert_allclose(after["probabilities"], expected, rtol=0, atol=5e-6)
     assert after["probabilities"] != before["probabilities"]
     # and back to the default model: its own parameters again
-    worker.use_default_model()
+    assert worker.use_default_model() == {"name": "default", "dimensions": [784, 16, 10], "hidden_activation": "relu",
+                                          "test_acc": None}
     assert_same_parameters(current_parameters(worker), default.parameters)
 
 

@@ -843,3 +843,30 @@ def test_the_last_epochs_evaluation_is_reused_for_the_mistakes(worker, arrays, m
     monkeypatch.setattr(Network, "forward", no_forward)
     assert worker.misclassified()["errors"] == wrong
     assert sum(worker.cell_images(t, t)["count"] for t in range(10)) == 250 - wrong
+
+
+def test_equally_confident_mistakes_keep_the_data_sets_order(worker):
+    """Sixty test images made from three, changed only in pixels the model ignores (so three
+    confidences and many ties between different images): the most confident first, and among
+    equals the data set's order."""
+    net = Network([784, 6, 10], seed=1)
+    net.parameters["W1"][:, :10] = 0  # the first ten pixels do not count
+    worker.load_model(serialize.to_bytes(net))
+    rng = np.random.default_rng(11)
+    three = rng.integers(0, 256, (3, 784), dtype=np.uint8)
+    images = three[rng.integers(0, 3, 60)]
+    images[:, :10] = rng.integers(0, 256, (60, 10), dtype=np.uint8)  # every image different
+    P = net.forward(images.T)
+    pred, conf = P.argmax(axis=0), P.max(axis=0)
+    assert len(set(conf.tolist())) == 3
+    labels = ((pred + 1) % 10).astype(np.uint8)  # every one of them a mistake
+    buf = io.BytesIO()
+    np.savez(buf, train_images=images[:5], train_labels=labels[:5], test_images=images, test_labels=labels)
+    worker.load_dataset("full", buf.getvalue())
+    expected = sorted(range(60), key=lambda i: (-conf[i], i))
+    items = worker.misclassified(100, "full")["items"]
+    assert [item["image"] for item in items] == [images[i].tolist() for i in expected]
+    t, p = int(labels[expected[0]]), int(pred[expected[0]])
+    members = [i for i in expected if labels[i] == t and pred[i] == p]
+    assert len(members) > 16  # enough ties for an unstable sort to reorder them
+    assert [item["image"] for item in worker.cell_images(t, p, 100)["items"]] == [images[i].tolist() for i in members]
