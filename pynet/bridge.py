@@ -579,8 +579,9 @@ def parallel_apply(mean, batch_loss):
         run["step"], run["epoch"] = event["step"], event["epoch"]
         event["finished"] = run["shard"].finished
         return event
-    return {"type": "done", "reason": event["reason"], "message": event["message"],
-            "model": _finish(run, dict(event)) if run["shard"].rank == 0 else None}
+    done = dict(event)
+    model = _finish(run, done) if run["shard"].rank == 0 else None  # _finish may reword the message
+    return {"type": "done", "reason": done["reason"], "message": done["message"], "model": model}
 
 
 def parallel_eval(epoch_event, budget_ms=60):

@@ -252,7 +252,7 @@ def test_expect_io(trained):
 
 
 def test_from_bytes_needs_bytes():
-    with pytest.raises(TypeError, match="needs bytes"):
+    with pytest.raises(TypeError, match="^from_bytes needs bytes$"):
         serialize.from_bytes("a string")
     assert serialize.from_bytes(bytearray(serialize.to_bytes(Network([3, 2])))).dimensions == [3, 2]
     assert serialize.from_bytes(memoryview(serialize.to_bytes(Network([3, 2])))).dimensions == [3, 2]
@@ -261,3 +261,168 @@ def test_from_bytes_needs_bytes():
 def test_public_names():
     assert pynet.save is serialize.save and pynet.load is serialize.load
     assert pynet.to_bytes is serialize.to_bytes and pynet.from_bytes is serialize.from_bytes
+
+
+# The whole sentence the page and the command line show for each refusal.
+MESSAGES = {
+    "wrong format tag": "its format tag is not 'pynet-model'",
+    "format tag not a string": "the 'format' entry has the wrong type",
+    "missing format": "the 'format' entry is missing",
+    "wrong version": "it has format version 2; this pynet reads version 1",
+    "version as text": "the 'version' entry has the wrong type",
+    "unknown activation": "hidden activation 'tanh' is not one of ('relu', 'sigmoid')",
+    "metadata not JSON": "its metadata is not a JSON object",
+    "metadata a list": "its metadata is not a JSON object",
+    "missing parameter": "parameter W2 is missing for dimensions [784, 12, 10]",
+    "missing bias": "parameter b1 is missing for dimensions [784, 12, 10]",
+    "wrong shape": "parameter W1 has shape (12, 783); dimensions [784, 12, 10] need (12, 784)",
+    "bias as a vector": "parameter b2 has shape (10,); dimensions [784, 12, 10] need (10, 1)",
+    "NaN weights": "parameter W2 contains NaN or inf",
+    "inf bias": "parameter b1 contains NaN or inf",
+    "integer weights": "parameter W1 has dtype int64; expected float32 or float64",
+    "mixed dtypes": "parameters mix float32 and float64",
+    "extra entry": "unexpected entries ['hidden']",
+    "extra layer weights": "unexpected entries ['W3']",
+    "dimensions too short": "dimensions needs an input size and at least one layer, such as [784, 45, 10]; got [784]",
+    "zero width": "dimensions[1] must be at least 1, got 0",
+    "dimensions float": "'dimensions' must be a list of whole numbers",
+    "dimensions missing": "'dimensions' must be a list of whole numbers",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_refusal_is_one_whole_sentence(trained, case):
+    net, _ = trained
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(npz(entries(net, **CASES[case][0])))
+    assert str(e.value) == "not a valid pynet model file: " + MESSAGES[case]
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(format=np.array(["pynet-model"])), "the 'format' entry has the wrong type"),
+    (dict(version=np.array([1])), "the 'version' entry has the wrong type"),
+    (dict(version=np.array(1.0)), "the 'version' entry has the wrong type"),
+    (dict(metadata=np.array("null")), "its metadata is not a JSON object"),
+    (dict(metadata=np.array(3)), "its metadata is not a JSON object"),
+    (dict(hidden_activation=None), "the 'hidden_activation' entry is missing"),
+    (dict(dimensions=np.array([[784, 12, 10]])), "'dimensions' must be a list of whole numbers"),
+    (dict(W1=np.zeros((12, 784), np.float16)), "parameter W1 has dtype float16; expected float32 or float64"),
+])
+def test_more_refusals(trained, changes, message):
+    net, _ = trained
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(npz(entries(net, **changes)))
+    assert str(e.value) == "not a valid pynet model file: " + message
+
+
+def test_unsigned_dimensions_and_no_metadata_entries_are_fine(trained):
+    net, X = trained
+    back = serialize.from_bytes(npz(entries(net, dimensions=np.array([784, 12, 10], np.uint16),
+                                            metadata=np.array("{}"))))
+    assert back.dimensions == [784, 12, 10] and back.metadata == {}
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))
+
+
+def test_to_bytes_without_metadata_keeps_the_networks(trained):
+    net, _ = trained
+    assert serialize.from_bytes(serialize.to_bytes(net)).metadata == {"name": "unit", "test_acc": 0.5}
+    assert serialize.from_bytes(serialize.to_bytes(net, {"name": "other"})).metadata == {"name": "other",
+                                                                                       "test_acc": 0.5}
+
+
+def test_max_bytes_is_the_callers_limit(trained):
+    net, _ = trained
+    blob = serialize.to_bytes(net)
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        total = sum(info.file_size for info in z.infolist())
+    assert serialize.from_bytes(blob, max_bytes=total).dimensions == [784, 12, 10]
+    with pytest.raises(ValueError, match=r"^not a valid pynet model file: it would unpack to 0 MiB, more than the "
+                                         r"0 MiB allowed$"):
+        serialize.from_bytes(blob, max_bytes=total - 1)
+    assert serialize.MAX_BYTES == 256 * 2**20
+
+
+def test_load_checks_inputs_and_classes(tmp_path):
+    path = tmp_path / "m.npz"
+    serialize.save(Network([100, 8, 10]), path)
+    assert serialize.load(path).dimensions == [100, 8, 10]
+    with pytest.raises(ValueError) as e:
+        serialize.load(str(path), expect_io=(784, 10))
+    assert str(e.value) == ("not a valid pynet model file: its layers are [100, 8, 10]: it takes 100 inputs and "
+                            "gives 10 classes, not 784 and 10")
+
+
+def test_an_unreadable_archive_names_the_error():
+    blob = zipfile_with_broken_member()
+    with pytest.raises(ValueError, match=r"^not a valid pynet model file: it is not a readable \.npz archive \("):
+        serialize.from_bytes(blob)
+
+
+def zipfile_with_broken_member():
+    """A zip whose only .npy member passes the header checks but whose deflate stream is cut."""
+    arr = np.arange(5000, dtype=np.float32)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        b = io.BytesIO()
+        np.save(b, arr)
+        z.writestr("W1.npy", b.getvalue())
+    data = bytearray(buf.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo("W1.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 200, start + info.compress_size - 10):
+        data[i] = 0x55
+    return bytes(data)
+
+
+def test_the_metadata_text_does_not_depend_on_the_order_of_its_keys():
+    """The same model and metadata give the same file content whatever order the keys were set in."""
+    texts = []
+    for meta in ({"b": 1, "a": {"y": 2, "x": 3}}, {"a": {"x": 3, "y": 2}, "b": 1}):
+        net = Network([3, 2], seed=1)
+        net.metadata = meta
+        with np.load(io.BytesIO(serialize.to_bytes(net))) as z:
+            texts.append(str(z["metadata"]))
+    assert texts[0] == texts[1] == json.dumps({"a": {"x": 3, "y": 2}, "b": 1}, sort_keys=True)
+
+
+def test_numpys_own_refusal_is_passed_on_once():
+    """A member whose header claims exactly its own size passes the archive checks; NumPy then
+    finds the data short, and its message is given after the one prefix."""
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (1000,), }"
+    header += b" " * ((-(10 + len(header) + 1)) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    member += bytes(1000 - len(member))
+    blob = _rewritten(Network([3, 2], seed=1), lambda name, data: (name, member if name == "b1.npy" else data))
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(blob)
+    assert str(e.value) == f"not a valid pynet model file: EOF: reading array data, expected 1000 bytes got {1000 - 128}"
+    # and a refusal of pynet's own, from inside the same block, is not prefixed twice
+    blob = _rewritten(Network([3, 2], seed=1),
+                      lambda name, data: ("format.txt", b"pynet-model") if name == "format.npy" else (name, data))
+    with pytest.raises(ValueError) as e:
+        serialize.from_bytes(blob)
+    assert str(e.value) == "not a valid pynet model file: entries ['format.txt'] are not .npy arrays"
+
+
+def test_the_file_holds_int64_dimensions_on_every_platform():
+    """As the format says (NumPy's default integer is 32-bit on wasm32, where the page runs)."""
+    with np.load(io.BytesIO(serialize.to_bytes(Network([5, 3, 2])))) as z:
+        assert z["dimensions"].dtype == np.int64 and z["dimensions"].tolist() == [5, 3, 2]
+
+
+def test_from_bytes_never_unpickles_even_past_the_archive_check(trained, tmp_path, monkeypatch):
+    """Defence in depth: with the archive check out of the way, np.load still refuses pickles."""
+    net, _ = trained
+    marker = tmp_path / "pwned-past-check"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    obj = np.empty(1, dtype=object)
+    obj[0] = Payload()
+    monkeypatch.setattr(serialize, "check_npz_archive", lambda *args: None)
+    with pytest.raises(ValueError, match="^not a valid pynet model file: Object arrays cannot be loaded"):
+        serialize.from_bytes(npz(entries(net, W1=obj), allow_pickle=True))
+    assert not marker.exists()

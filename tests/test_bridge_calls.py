@@ -1,0 +1,872 @@
+"""The bridge's calls one by one, on a small made-up data set: every setting, limit and report
+the page relies on, each checked against a value computed here (by hand or with native pynet)."""
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pynet import Network, TrainConfig, bridge, serialize
+from pynet.preprocess import preprocess
+
+
+def data_file(n_train=300, n_test=250, n_validation=0, seed=0):
+    """A pynet data file of random digits (uint8 pixels, labels 0..9) and its arrays."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, m in (("train", n_train), ("validation", n_validation), ("test", n_test)):
+        if m:
+            arrays[split + "_images"] = rng.integers(0, 256, (m, 784), dtype=np.uint8)
+            arrays[split + "_labels"] = rng.integers(0, 10, m).astype(np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue(), arrays
+
+
+DEFAULT = Network([784, 6, 10], seed=1)
+
+
+@pytest.fixture()
+def worker():
+    """Bridge state as after the page worker's start-up: a default model and a small data set."""
+    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None)
+    bridge._state.pop("warm", None)
+    bridge.load_default_model(serialize.to_bytes(DEFAULT))
+    bridge.load_dataset("small", data_file()[0])
+    yield bridge
+    bridge._state.pop("warm", None)
+
+
+@pytest.fixture()
+def arrays():
+    return data_file()[1]
+
+
+def finish(b, budget_ms=50):
+    results = []
+    while True:
+        results.append(b.step(budget_ms))
+        if results[-1]["done"] is not None:
+            return results
+
+
+def same_model(a, b):
+    """Two model files hold the same model: parameters, layers and metadata (their bytes differ
+    with the zip members' timestamps)."""
+    a, b = serialize.from_bytes(a), serialize.from_bytes(b)
+    assert (a.dimensions, a.hidden_activation, a.metadata) == (b.dimensions, b.hidden_activation, b.metadata)
+    assert sorted(a.parameters) == sorted(b.parameters)
+    return all(a.parameters[k].dtype == b.parameters[k].dtype and np.array_equal(a.parameters[k], b.parameters[k])
+               for k in a.parameters)
+
+
+def parameters_of(b):
+    return serialize.from_bytes(b.save_model()).parameters
+
+
+class JsBuffer:
+    """What Pyodide hands over for a Uint8Array: an object with to_bytes()."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def to_bytes(self):
+        return self.data
+
+
+class JsProxy:
+    """What Pyodide hands over for a JS object or array: an object with to_py()."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def to_py(self):
+        return self.value
+
+
+# ---- models ---------------------------------------------------------------------------------
+
+
+def test_no_model_yet():
+    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None)
+    for call in (bridge.save_model, lambda: bridge.predict(bytes(4), 1, 1), bridge.first_layer):
+        with pytest.raises(ValueError, match="^no model is loaded yet$"):
+            call()
+    with pytest.raises(ValueError, match="^the default model is not loaded$"):
+        bridge.use_default_model()
+    assert bridge.model_info() == {}
+    assert bridge.parallel_finish() == {"model": None}
+
+
+def test_the_default_model_and_its_description(worker):
+    info = worker.model_info()
+    assert info == {"name": "default", "dimensions": [784, 6, 10], "hidden_activation": "relu", "test_acc": None}
+    info["name"] = "changed"  # a copy: the page cannot change the bridge's state through it
+    assert worker.model_info()["name"] == "default"
+    np.testing.assert_array_equal(parameters_of(worker)["W1"], DEFAULT.parameters["W1"])
+
+
+@pytest.mark.parametrize("test_acc, shown", [(0.913, 0.913), (1, 1.0), (float("nan"), None), (float("inf"), None),
+                                             ("high", None), (None, None)])
+def test_the_accuracy_shown_for_a_model(worker, test_acc, shown):
+    net = Network([784, 3, 10], hidden_activation="sigmoid", seed=4)
+    net.metadata = {} if test_acc is None else {"test_acc": test_acc}
+    info = worker.load_model(serialize.to_bytes(net), name="n" * 50)
+    assert info == {"name": "n" * 40, "dimensions": [784, 3, 10], "hidden_activation": "sigmoid", "test_acc": shown}
+    assert type(info["test_acc"]) is type(shown)
+
+
+def test_models_come_as_bytes_or_as_pyodide_buffers(worker):
+    other = Network([784, 5, 10], seed=8)
+    blob = serialize.to_bytes(other)
+    for data in (blob, bytearray(blob), memoryview(blob), JsBuffer(blob), JsProxy(list(blob))):
+        worker.use_default_model()
+        assert worker.load_model(data)["dimensions"] == [784, 5, 10]
+        np.testing.assert_array_equal(parameters_of(worker)["W1"], other.parameters["W1"])
+    worker.load_default_model(JsBuffer(serialize.to_bytes(DEFAULT)))
+    assert worker.model_info()["name"] == "default"
+
+
+def test_a_saved_model_says_where_it_comes_from(worker):
+    back = serialize.from_bytes(worker.save_model())
+    assert back.metadata == {"saved_from": "pynet browser"}
+    assert back.dimensions == [784, 6, 10]
+
+
+def test_an_uploaded_model_may_unpack_to_64_mib_and_no_more(worker):
+    """The limit is the bridge's own (MAX_MODEL_UNPACKED), well under serialize's default."""
+    with np.load(io.BytesIO(serialize.to_bytes(DEFAULT))) as z:
+        arrays = {k: z[k] for k in z.files}
+
+    def padded(total):
+        sizes = sum(a.nbytes + 128 for a in arrays.values())  # each .npy member: header + data
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays, padding=np.zeros(total - sizes - 128, np.uint8))
+        return buf.getvalue()
+
+    assert bridge.MAX_MODEL_UNPACKED == 64 * 2**20
+    with pytest.raises(ValueError, match="would unpack to 64 MiB, more than the 64 MiB allowed"):
+        worker.load_model(padded(64 * 2**20 + 1))
+    with pytest.raises(ValueError, match=r"unexpected entries \['padding'\]"):  # within the limit
+        worker.load_model(padded(64 * 2**20))
+    assert worker.model_info()["name"] == "default"
+
+
+def test_models_for_other_inputs_or_classes_are_refused(worker):
+    for dims in ([100, 8, 10], [784, 8, 9]):
+        with pytest.raises(ValueError, match="not 784 and 10"):
+            worker.load_model(serialize.to_bytes(Network(dims)))
+        with pytest.raises(ValueError, match="not 784 and 10"):
+            worker.load_default_model(serialize.to_bytes(Network(dims)))
+    assert worker.model_info()["dimensions"] == [784, 6, 10]
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+def test_data_sets(worker, arrays):
+    assert worker.has_dataset("small") and not worker.has_dataset("full")
+    assert worker.dataset_summary("small") == {"name": "small", "splits": {"train": 300, "test": 250}}
+    with pytest.raises(ValueError, match="^the data set 'full' is not loaded$"):
+        worker.dataset_summary("full")
+    with pytest.raises(ValueError, match="^unknown data set 'other'$"):
+        worker.load_dataset("other", data_file()[0])
+    blob, _ = data_file(n_train=40, n_test=20, n_validation=10, seed=1)
+    assert worker.load_dataset("full", JsBuffer(blob)) == {
+        "name": "full", "splits": {"train": 40, "validation": 10, "test": 20}}
+    assert worker.has_dataset("full")
+
+
+def test_samples(worker, arrays):
+    images, labels = arrays["train_images"], arrays["train_labels"]
+    out = worker.samples()
+    assert out["images"] == images[:24].tolist() and out["labels"] == labels[:24].tolist()
+    assert all(type(v) is int for v in out["labels"])
+    out = worker.samples(3, "small", "test", 249)  # wraps around the end of the split
+    assert out["images"] == arrays["test_images"][[249, 0, 1]].tolist()
+    assert out["labels"] == arrays["test_labels"][[249, 0, 1]].tolist()
+    assert worker.samples(2, start=301)["labels"] == labels[[1, 2]].tolist()
+    assert worker.samples(2, start=-5)["labels"] == labels[[0, 1]].tolist()
+    assert len(worker.samples(500)["labels"]) == 200
+    assert worker.samples(-3) == {"images": [], "labels": []}
+    assert worker.samples("5")["labels"] == labels[:5].tolist()
+
+
+# ---- prediction -----------------------------------------------------------------------------
+
+
+def digit_canvas():
+    """A 60 x 40 grey canvas with a bright bar: a 'one'."""
+    canvas = np.zeros((60, 40), np.uint8)
+    canvas[10:50, 18:24] = 255
+    return canvas
+
+
+def test_predict_against_native_preprocess_and_forward(worker):
+    canvas = digit_canvas()
+    expected_x = preprocess(canvas)
+    expected_p = DEFAULT.forward(expected_x)[:, 0]
+    r = worker.predict(canvas.tobytes(), 40, 60)
+    assert r["image28"] == [round(float(v), 3) for v in expected_x[:, 0]]
+    np.testing.assert_allclose(r["probabilities"], expected_p, rtol=0, atol=5e-6)
+    assert all(round(v, 5) == v for v in r["probabilities"])
+    assert r["digit"] == int(np.argmax(expected_p))
+    # the same drawing as RGBA: black ink on a transparent canvas (the page's), or on white
+    rgba = np.zeros((60, 40, 4), np.uint8)
+    rgba[..., 3] = canvas
+    assert worker.predict(JsBuffer(rgba.tobytes()), 40, 60) == r
+    white = np.full((60, 40, 4), 255, np.uint8)
+    white[..., :3] -= canvas[..., None]
+    assert worker.predict(white.tobytes(), "40", "60") == r
+
+
+def test_predict_an_empty_canvas(worker):
+    for pixels in (bytes(30 * 20 * 4), bytes(30 * 20)):
+        r = worker.predict(pixels, 20, 30)
+        assert r["digit"] is None and r["probabilities"] == [0.0] * 10 and r["image28"] == [0.0] * 784
+        assert r["activations"] == [{"size": 6, "values": [0.0] * 6, "max": 0.0, "active": 0}]
+
+
+@pytest.mark.parametrize("width, height", [(0, 10), (10, 0), (4097, 1), (1, 4097), (-1, -1)])
+def test_predict_refuses_canvas_sizes_out_of_range(worker, width, height):
+    with pytest.raises(ValueError, match=f"^canvas size {width}x{height} is out of range$"):
+        worker.predict(bytes(4), width, height)
+
+
+def test_predict_accepts_the_largest_canvas(worker):
+    r = worker.predict(bytes(4096), 4096, 1)
+    assert r["digit"] is None
+    r = worker.predict(bytes(4096), 1, 4096)
+    assert r["digit"] is None
+
+
+def test_predict_refuses_a_wrong_number_of_bytes(worker):
+    with pytest.raises(ValueError, match=r"^expected 2400 RGBA or 600 grey bytes, got 601$"):
+        worker.predict(bytes(601), 20, 30)
+
+
+def hidden_by_hand(net, x):
+    """Each hidden layer's activations for one column x, computed here from the parameters."""
+    out, a = [], x[:, 0].astype(np.float64)
+    L = len(net.dimensions) - 1
+    for l in range(1, L):
+        z = net.parameters["W" + str(l)].astype(np.float64) @ a + net.parameters["b" + str(l)][:, 0]
+        a = np.maximum(z, 0) if net.hidden_activation == "relu" else 1 / (1 + np.exp(-z))
+        out.append(a)
+    return out
+
+
+@pytest.mark.parametrize("hidden, activation", [([300, 7], "relu"), ([5], "sigmoid")])
+def test_predict_shows_each_hidden_layer(worker, hidden, activation):
+    net = Network([784, *hidden, 10], hidden_activation=activation, seed=6)
+    worker.load_model(serialize.to_bytes(net))
+    canvas = digit_canvas()
+    shown = worker.predict(canvas.tobytes(), 40, 60)["activations"]
+    expected = hidden_by_hand(net, preprocess(canvas))
+    assert [s["size"] for s in shown] == hidden
+    on = 0.5 if activation == "sigmoid" else 1e-6
+    for s, a in zip(shown, expected):
+        assert len(s["values"]) == min(a.size, 256)
+        np.testing.assert_allclose(s["values"], a[:256], rtol=0, atol=5e-4 + 1e-6)
+        assert s["max"] == pytest.approx(a.max(), abs=5e-5 + 1e-6)
+        assert abs(s["active"] - np.count_nonzero(a > on)) <= 1  # float32 vs float64 at the threshold
+    assert shown[0]["active"] > 0
+    empty = worker.predict(bytes(60 * 40), 40, 60)["activations"]
+    assert empty == [{"size": n, "values": [0.0] * min(n, 256), "max": 0.0, "active": 0} for n in hidden]
+
+
+def test_sigmoid_units_count_as_active_above_one_half(worker):
+    """A sigmoid layer whose units sit at exactly known values: 0.5 is not active, above is."""
+    net = Network([784, 4, 10], hidden_activation="sigmoid", seed=0)
+    net.parameters["W1"][:] = 0
+    net.parameters["b1"][:, 0] = [0.0, 0.1, -0.1, 3.0]  # sigmoid: 0.5, 0.525, 0.475, 0.953
+    worker.load_model(serialize.to_bytes(net))
+    layer = worker.predict(digit_canvas().tobytes(), 40, 60)["activations"][0]
+    assert layer["active"] == 2
+    assert layer["values"] == [0.5, 0.525, 0.475, 0.953]
+    assert layer["max"] == round(1 / (1 + math.exp(-3.0)), 4)
+
+
+def test_relu_units_count_as_active_above_zero(worker):
+    net = Network([784, 4, 10], seed=0)
+    net.parameters["W1"][:] = 0
+    net.parameters["b1"][:, 0] = [0.0, 1e-7, 2e-6, 0.25]
+    worker.load_model(serialize.to_bytes(net))
+    layer = worker.predict(digit_canvas().tobytes(), 40, 60)["activations"][0]
+    assert layer["active"] == 2 and layer["max"] == 0.25 and layer["values"] == [0.0, 0.0, 0.0, 0.25]
+
+
+# ---- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, sizes", [
+    ("128", [128]), (" 128 , 64 ", [128, 64]), ("128; 64;32", [128, 64, 32]), ("1,2,3,1024", [1, 2, 3, 1024]),
+    ([32, 16], [32, 16]), (("8",), [8]), (12, [12]), ("16.0", [16]), ([784, 128, 10], [784, 128, 10]),
+    ("784, 10", [784, 10]), ("784, 5, 9", [784, 5, 9]), ("5, 128, 10", [5, 128, 10]),
+])
+def test_parse_hidden_accepts(text, sizes):
+    assert bridge.parse_hidden(text) == sizes
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "hidden layers: give at least one layer size, such as 128 or 128, 64"),
+    ("   ", "hidden layers: give at least one layer size, such as 128 or 128, 64"),
+    ([], "hidden layers: give at least one layer size, such as 128 or 128, 64"),
+    ([""], "hidden layers: give at least one layer size, such as 128 or 128, 64"),
+    ("1,2,3,4,5", "hidden layers: at most 4 layers, got 5"),
+    ("12, abc", "hidden layers: 'abc' is not a number; write sizes like 128 or 128, 64"),
+    ([None], "hidden layers: None is not a number; write sizes like 128 or 128, 64"),
+    ("2.5", "hidden layers: '2.5' is not a whole number"),
+    ("inf", "hidden layers: 'inf' is not a whole number"),
+    ("nan", "hidden layers: 'nan' is not a whole number"),
+    ("0", "hidden layers: each size must be between 1 and 1024, got 0"),
+    ("-3", "hidden layers: each size must be between 1 and 1024, got -3"),
+    ("784, 128, 10", "hidden layers: give only the hidden sizes, such as 128; the input (784) and output (10) "
+                     "layers are added for you"),
+    ("784, 256, 128, 10", "hidden layers: give only the hidden sizes, such as 256, 128; the input (784)"),
+])
+def test_parse_hidden_refuses(text, message):
+    with pytest.raises(ValueError) as e:
+        bridge.parse_hidden(text)
+    assert str(e.value).startswith(message)
+
+
+def test_too_wide_a_layer_is_refused_with_its_memory():
+    # Adam on batches of 128, float32: (weights + gradients + 2 moments) * 4 bytes + the batch's activations
+    for width in (1025, 2048, 100_000):
+        params = width * 785 + 10 * (width + 1)
+        mb = math.ceil((4 * params + 4 * 128 * width) * 4 / 2**20)
+        with pytest.raises(ValueError) as e:
+            bridge.parse_hidden(str(width))
+        assert str(e.value) == (f"hidden layers: a layer of {width:,} units would need about {mb:,} MB of memory "
+                                f"for its weights and their training state, more than this page can use; each "
+                                f"size must be between 1 and 1024")
+    assert bridge._memory_estimate_mb(2048) == 29
+
+
+def test_default_settings(worker):
+    dims, activation, dataset, train_size, tc = worker.check_config({})
+    assert (dims, activation, dataset, train_size) == ([784, 128, 10], "relu", "small", 300)
+    assert tc == TrainConfig(epochs=2, batch_size=128, optimizer="adam", learning_rate=0.001, schedule="constant",
+                             seed=0, eval_every=1)
+
+
+def test_every_setting_is_used(worker):
+    config = {"hidden": "9, 7", "activation": "sigmoid", "optimizer": "momentum", "learning_rate": "0.05",
+              "epochs": 3, "batch_size": 40, "train_size": 200, "seed": 12, "dataset": "small",
+              "eval_every": 2, "schedule": "cosine"}
+    for given in (config, json.dumps(config), JsProxy(config)):
+        dims, activation, dataset, train_size, tc = worker.check_config(given)
+        assert (dims, activation, dataset, train_size) == ([784, 9, 7, 10], "sigmoid", "small", 200)
+        assert tc == TrainConfig(epochs=3, batch_size=40, optimizer="momentum", learning_rate=0.05,
+                                 schedule="cosine", seed=12, eval_every=2)
+    assert worker.check_config({"dimensions": [784, 20, 10]})[0] == [784, 20, 10]
+    assert worker.check_config({"hidden": [20, 784]})[0] == [784, 20, 784, 10]
+
+
+@pytest.mark.parametrize("config, message", [
+    ([1, 2], "training settings must be a dict"),
+    ("[1, 2]", "training settings must be a dict"),
+    ({"lr": 1, "code": 2}, "unknown training settings: code, lr"),
+    ({"dimensions": [784, 10]}, "dimensions must start with 784 and end with 10, got [784, 10]"),
+    ({"dimensions": [100, 32, 10]}, "dimensions must start with 784 and end with 10, got [100, 32, 10]"),
+    ({"dimensions": [784, 32, 9]}, "dimensions must start with 784 and end with 10, got [784, 32, 9]"),
+    ({"dimensions": [784, 0, 10]}, "hidden layers: each size must be between 1 and 1024, got 0"),
+    ({"activation": "tanh"}, "activation must be one of relu, sigmoid, got 'tanh'"),
+    ({"optimizer": "magic"}, "optimizer must be one of gd, sgd, momentum, adam, got 'magic'"),
+    ({"learning_rate": 0}, "learning rate must be a number above 0 and at most 100, got 0"),
+    ({"learning_rate": 100.001}, "learning rate must be a number above 0 and at most 100, got 100.001"),
+    ({"learning_rate": "inf"}, "learning rate must be a number above 0 and at most 100, got 'inf'"),
+    ({"learning_rate": "fast"}, "learning rate must be a number, got 'fast'"),
+    ({"learning_rate": None}, "learning rate must be a number, got None"),
+    ({"dataset": "full"}, "the data set 'full' is not loaded"),
+    ({"dataset": "tiny"}, "data set must be 'small' or 'full', got 'tiny'"),
+    ({"train_size": 0}, "training-set size must be between 1 and 300, got 0"),
+    ({"train_size": 301}, "training-set size must be between 1 and 300, got 301"),
+    ({"train_size": 2.5}, "training-set size must be a whole number, got 2.5"),
+    ({"train_size": True}, "training-set size must be a whole number, got True"),
+    ({"train_size": "many"}, "training-set size must be a whole number, got 'many'"),
+    ({"train_size": None}, "training-set size must be a whole number, got None"),
+    ({"train_size": float("nan")}, "training-set size must be a whole number, got nan"),
+    ({"epochs": 0}, "epochs must be between 1 and 100,000, got 0"),
+    ({"epochs": 100_001}, "epochs must be between 1 and 100,000, got 100,001"),
+    ({"batch_size": -1}, "batch size must be between 0 and 300, got -1"),
+    ({"batch_size": 301}, "batch size must be between 0 and 300, got 301"),
+    ({"seed": -1}, "seed must be between 0 and 4,294,967,295, got -1"),
+    ({"seed": 2**32}, "seed must be between 0 and 4,294,967,295, got 4,294,967,296"),
+    ({"eval_every": 0}, "evaluate every must be between 1 and 100,000, got 0"),
+    ({"eval_every": 100_001}, "evaluate every must be between 1 and 100,000, got 100,001"),
+    ({"schedule": "sometimes"}, "schedule must be one of"),
+])
+def test_bad_settings(worker, config, message):
+    with pytest.raises(ValueError) as e:
+        worker.start_training(config)
+    assert str(e.value).startswith(message)
+    assert not worker.training()
+
+
+def test_limits_are_inclusive(worker):
+    ok = {"train_size": 300, "epochs": 100_000, "batch_size": 300, "seed": 2**32 - 1, "eval_every": 100_000,
+          "learning_rate": 100}
+    dims, _, _, train_size, tc = worker.check_config(ok)
+    assert (train_size, tc.epochs, tc.batch_size, tc.seed, tc.eval_every, tc.learning_rate) == \
+        (300, 100_000, 300, 2**32 - 1, 100_000, 100.0)
+    _, _, _, train_size, tc = worker.check_config({"train_size": "1", "epochs": 1.0, "batch_size": 0, "seed": 0,
+                                                 "eval_every": 1, "learning_rate": 1e-9})
+    assert (train_size, tc.epochs, tc.batch_size, tc.seed, tc.eval_every) == (1, 1, 0, 0, 1)
+
+
+def test_full_batch_is_limited_to_ten_thousand_images(worker):
+    blob, _ = data_file(n_train=10_001, n_test=10)
+    worker.load_dataset("full", blob)
+    message = ("full-batch training (batch size 0) is limited to 10,000 images in the browser; "
+               "choose a batch size such as 128")
+    for config in ({"batch_size": 0}, {"batch_size": 10_001}, {"batch_size": 10_001, "train_size": 10_001}):
+        with pytest.raises(ValueError) as e:
+            worker.check_config({"dataset": "full", **config})
+        assert str(e.value) == message
+    # at the limit, or with mini-batches, it is allowed
+    assert worker.check_config({"dataset": "full", "batch_size": 0, "train_size": 10_000})[3] == 10_000
+    assert worker.check_config({"dataset": "full", "batch_size": 10_000, "train_size": 10_000})[4].batch_size == 10_000
+    assert worker.check_config({"dataset": "full", "batch_size": 10_000})[4].batch_size == 10_000
+
+
+# ---- training -------------------------------------------------------------------------------
+
+
+def native(arrays, dims, tc, activation="relu", train_size=300):
+    """Network.train with the same settings, as a list of events, and its network."""
+    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    X, y = arrays["train_images"][:train_size].T, arrays["train_labels"][:train_size]
+    return list(net.train(X, y, tc)), net
+
+
+def test_a_run_reports_what_native_training_does(worker, arrays):
+    config = {"hidden": "10", "epochs": 2, "batch_size": 64, "train_size": 250, "seed": 3, "learning_rate": 0.01,
+              "optimizer": "sgd", "schedule": "step"}
+    summary = worker.start_training(config)
+    tc = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", learning_rate=0.01, schedule="step", seed=3)
+    assert summary == {"dimensions": [784, 10, 10], "activation": "relu", "dataset": "small", "train_size": 250,
+                       "batches": 4, "total_steps": 8, "config": tc.to_dict()}
+    assert worker.training()
+    results = finish(worker)
+    events, net = native(arrays, [784, 10, 10], tc, train_size=250)
+    batches = [e for e in events if e["type"] == "batch"]
+    assert [r for res in results for r in res["losses"]] == [[e["step"], e["loss"]] for e in batches]
+    last = results[-1]
+    assert (last["step"], last["total_steps"], last["epoch"], last["epochs_total"], last["batches"]) == (8, 8, 2, 2, 4)
+    assert last["samples_per_s"] > 0 and last["elapsed_s"] > 0 and last["evaluating"] is False
+    # the test evaluation, against native pynet's on the final network
+    epochs = [e for r in results for e in r["epochs"]]
+    test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
+    assert [e["epoch"] for e in epochs] == [1, 2] and [e["epochs"] for e in epochs] == [2, 2]
+    assert epochs[-1]["test_acc"] == test["accuracy"]
+    assert epochs[-1]["test_loss"] == pytest.approx(test["loss"], rel=1e-5)
+    native_epochs = [e for e in events if e["type"] == "epoch"]
+    for e, n in zip(epochs, native_epochs):
+        assert e["loss"] == n["loss"] and e["train_acc"] == n["train_acc"]
+        assert e["val_acc"] is None and e["val_loss"] is None
+        assert e["step"] == 4 * e["epoch"]
+    # the trained network becomes the current model, with what the page shows about it
+    done = last["done"]
+    assert done["reason"] == "completed" and done["message"] == "training completed"
+    assert done["model"] == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
+                             "test_acc": test["accuracy"]}
+    saved = serialize.from_bytes(worker.save_model())
+    for k in net.parameters:
+        np.testing.assert_array_equal(saved.parameters[k], net.parameters[k])
+    meta = dict(saved.metadata)
+    assert meta.pop("saved_from") == "pynet browser"
+    assert meta == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
+                    "config": tc.to_dict(), "dataset": "small", "train_size": 250, "epochs_run": 2,
+                    "test_acc": test["accuracy"], "end": "completed"}
+    assert not worker.training()
+    with pytest.raises(ValueError, match="^no training run is in progress$"):
+        worker.step()
+
+
+def test_evaluation_goes_in_chunks_of_the_test_set(worker, arrays, monkeypatch):
+    """With chunks of 100 of the 250 test images, the evaluation takes three chunks (100, 100,
+    50) and still gives native pynet's accuracy and loss."""
+    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)
+    chunks = []
+    real = bridge._continue_eval
+
+    def counted(run):
+        chunks.append((run["pending_eval"]["pos"], run["pending_eval"]["chunk"]))
+        return real(run)
+
+    monkeypatch.setattr(bridge, "_continue_eval", counted)
+    worker.start_training({"hidden": "10", "epochs": 1, "batch_size": 300, "seed": 1})
+    results = finish(worker)
+    assert chunks == [(0, 100), (100, 100), (200, 100)]
+    epochs = [e for r in results for e in r["epochs"]]
+    net = worker._state["model"]
+    test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
+    assert len(epochs) == 1
+    assert epochs[0]["test_acc"] == test["accuracy"]
+    assert epochs[0]["test_loss"] == pytest.approx(test["loss"], rel=1e-5)
+
+
+def test_a_step_call_reports_an_evaluation_in_progress(worker, monkeypatch):
+    """step() returns when its time is up, in the middle of an evaluation if need be."""
+    clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
+    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    worker.start_training({"hidden": "10", "epochs": 1, "batch_size": 300, "seed": 1})
+    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)
+    r = worker.step(60)
+    assert len(r["losses"]) == 1 and not r["epochs"] and r["evaluating"] is False
+    r = worker.step(60)  # the epoch's end: its evaluation begins with the first chunk
+    assert r["evaluating"] is True and not r["losses"]
+    for _ in range(2):  # chunks 0-100 and 100-200
+        r = worker.step(60)
+        assert r["evaluating"] is True and not r["epochs"]
+    r = worker.step(60)  # the last chunk, 200-250
+    assert r["evaluating"] is False and len(r["epochs"]) == 1 and r["done"] is None
+    r = worker.step(60)
+    assert r["done"]["reason"] == "completed" and r["evaluating"] is False
+    assert r["elapsed_s"] > 0 and r["elapsed_s"] == int(r["elapsed_s"])
+
+
+def test_evaluation_chunk_size():
+    # about EVAL_MACS multiply-adds per chunk, at least 100 images
+    assert bridge.EVAL_MACS == 60e6
+    assert bridge._eval_chunk_size([784, 128, 10]) == int(60e6 / (784 * 128 + 128 * 10)) == 590
+    assert bridge._eval_chunk_size([784, 1024, 1024, 10]) == 100
+    assert bridge._eval_chunk_size([784, 10]) == int(60e6 / 7840)
+
+
+def test_eval_every(worker, arrays):
+    worker.start_training({"hidden": "5", "epochs": 5, "batch_size": 100, "eval_every": 2, "seed": 2})
+    epochs = [e for r in finish(worker) for e in r["epochs"]]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5]
+    evaluated = [e["test_acc"] is not None for e in epochs]
+    assert evaluated == [False, True, False, True, True]  # every second epoch, and the last
+    assert all((e["test_loss"] is not None) == ev for e, ev in zip(epochs, evaluated))
+    assert worker.model_info()["test_acc"] == epochs[-1]["test_acc"]
+
+
+def test_the_accuracy_shown_is_the_last_evaluated_one(worker, monkeypatch):
+    """The model's accuracy shown is that of its last evaluation, even if an epoch after it was
+    not evaluated (the run stopped between two evaluations)."""
+    clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
+    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    worker.start_training({"hidden": "5", "epochs": 5, "batch_size": 300, "eval_every": 2, "seed": 2})
+    epochs = []
+    while len(epochs) < 3:
+        epochs += worker.step(60)["epochs"]
+    info = worker.stop_training()["model"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[1]["test_acc"] is not None and epochs[2]["test_acc"] is None
+    assert info["test_acc"] == epochs[1]["test_acc"]
+    meta = serialize.from_bytes(worker.save_model()).metadata
+    assert meta["epochs_run"] == 3 and meta["end"] == "stopped" and meta["test_acc"] == epochs[1]["test_acc"]
+    assert worker._state["last_eval"] is None  # the evaluation of epoch 2 is not that of this network
+
+
+def test_validation_split_of_the_full_data_set(worker):
+    blob, arrays = data_file(n_train=200, n_test=120, n_validation=80, seed=4)
+    worker.load_dataset("full", blob)
+    worker.start_training({"hidden": "6", "epochs": 1, "batch_size": 50, "dataset": "full", "seed": 1})
+    e = [e for r in finish(worker) for e in r["epochs"]][0]
+    net = worker._state["model"]
+    for split, key in (("validation", "val"), ("test", "test")):
+        r = net.evaluate(arrays[split + "_images"].T, arrays[split + "_labels"])
+        assert e[key + "_acc"] == r["accuracy"] and e[key + "_loss"] == pytest.approx(r["loss"], rel=1e-5)
+
+
+def test_a_run_with_a_non_finite_network_is_not_kept_when_stopped(worker):
+    before = worker.save_model()
+    worker.start_training({"hidden": "5", "epochs": 3, "batch_size": 100, "seed": 2})
+    worker.step(1)
+    worker._state["run"]["net"].parameters["W2"][0, 0] = np.inf
+    assert worker.stop_training() == {"model": worker.model_info(), "stopped": True,
+                                    "message": "the run had diverged; the previous model was kept"}
+    assert same_model(worker.save_model(), before) and not worker.training()
+
+
+def test_a_new_run_replaces_the_one_in_progress(worker):
+    worker.start_training({"hidden": "5", "epochs": 3, "seed": 2})
+    worker.step(1)
+    worker.start_training({"hidden": "7", "epochs": 1, "seed": 2})
+    done = finish(worker)[-1]["done"]
+    assert done["model"]["dimensions"] == [784, 7, 10]
+
+
+def test_misclassified_and_the_confusion_matrix(worker, arrays):
+    worker.start_training({"hidden": "8", "epochs": 1, "batch_size": 100, "seed": 5})
+    finish(worker)
+    net = worker._state["model"]
+    images, labels = arrays["test_images"], arrays["test_labels"]
+    P = net.forward(images.T)
+    pred, conf = P.argmax(axis=0), P.max(axis=0)
+    wrong = np.flatnonzero(pred != labels)
+    r = worker.misclassified(5)
+    assert r["dataset"] == "small" and r["total"] == 250 and r["errors"] == wrong.size
+    assert r["accuracy"] == 1 - wrong.size / 250
+    confusion = np.zeros((10, 10), int)
+    for t, p in zip(labels, pred):
+        confusion[t, p] += 1
+    assert r["confusion"] == confusion.tolist()
+    most_confident = wrong[np.argsort(-conf[wrong], kind="stable")[:5]]
+    assert [item["image"] for item in r["items"]] == images[most_confident].tolist()
+    assert [item["true"] for item in r["items"]] == labels[most_confident].tolist()
+    assert [item["predicted"] for item in r["items"]] == pred[most_confident].tolist()
+    assert [item["confidence"] for item in r["items"]] == [round(float(c), 4) for c in conf[most_confident]]
+    assert [c for c in (item["confidence"] for item in r["items"])] == sorted(
+        (item["confidence"] for item in r["items"]), reverse=True)
+    assert len(worker.misclassified()["items"]) == min(24, wrong.size)
+    assert len(worker.misclassified(1000)["items"]) == min(100, wrong.size)
+    assert worker.misclassified(-1)["items"] == []
+    # a cell of the matrix: its members, most confident first
+    t, p = np.unravel_index(np.argmax(confusion - np.diag(np.diag(confusion))), confusion.shape)
+    members = np.flatnonzero((labels == t) & (pred == p))
+    cell = worker.cell_images(t, p, 2)
+    assert cell["count"] == members.size == confusion[t, p]
+    chosen = members[np.argsort(-conf[members], kind="stable")[:2]]
+    assert cell["items"] == [{"image": images[i].tolist(), "true": int(t), "predicted": int(p),
+                              "confidence": round(float(conf[i]), 4)} for i in chosen]
+    assert len(worker.cell_images(t, p)["items"]) == min(24, members.size)
+    assert len(worker.cell_images(t, t, 500)["items"]) == min(100, confusion[t, t])
+    assert worker.cell_images(t, p, -2)["items"] == []
+
+
+@pytest.mark.parametrize("true, predicted", [(-1, 0), (0, 10), (10, 3), (2, -1)])
+def test_cell_images_refuses_labels_out_of_range(worker, true, predicted):
+    with pytest.raises(ValueError, match=rf"^a confusion-matrix cell has labels 0..9, got \({true}, {predicted}\)$"):
+        worker.cell_images(true, predicted)
+
+
+def test_misclassified_without_a_run_evaluates_the_current_model(worker, arrays):
+    blob, full = data_file(n_train=20, n_test=30, seed=9)
+    worker.load_dataset("full", blob)
+    for name, data in ((None, arrays), ("full", full)):
+        r = worker.misclassified(3, name)
+        pred = DEFAULT.predict(data["test_images"].T)
+        assert r["dataset"] == (name or "small")
+        assert r["errors"] == int(np.count_nonzero(pred != data["test_labels"]))
+        assert r["total"] == data["test_labels"].size
+    # the last evaluation is reused by the next calls, and by a cell's images
+    assert worker.misclassified()["dataset"] == "full"
+
+    def cell(data, t, p):
+        return int(np.count_nonzero((data["test_labels"] == t) & (DEFAULT.predict(data["test_images"].T) == p)))
+
+    t, p = next((t, p) for t in range(10) for p in range(10) if cell(full, t, p) != cell(arrays, t, p))
+    assert worker.cell_images(t, p)["count"] == cell(full, t, p)
+    # a new model drops it
+    worker.use_default_model()
+    assert worker.misclassified()["dataset"] == "small"
+
+
+def test_first_layer_tiles(worker):
+    tiles = worker.first_layer(4)["tiles"]
+    W = DEFAULT.parameters["W1"][:4].astype(np.float64)
+    expected = np.round(W / np.abs(W).max(axis=1, keepdims=True), 3)
+    assert np.array_equal(np.array(tiles), expected)
+    assert all(max(abs(v) for v in row) == 1.0 for row in tiles)
+    assert len(worker.first_layer()["tiles"]) == 6  # fewer units than asked for
+    assert worker.first_layer(-1)["tiles"] == []
+    assert len(worker.first_layer("3")["tiles"]) == 3
+    # a row of zeros stays zeros (no division by zero)
+    net = Network([784, 2, 10], seed=0)
+    net.parameters["W1"][0] = 0
+    worker.load_model(serialize.to_bytes(net))
+    assert worker.first_layer()["tiles"][0] == [0.0] * 784
+    # while training: the network being trained
+    worker.start_training({"hidden": "3", "epochs": 100, "seed": 7})
+    assert len(worker.first_layer()["tiles"]) == 3
+    worker.step(1)
+    W = worker._state["run"]["net"].parameters["W1"].astype(np.float64)
+    assert worker.first_layer()["tiles"] == np.round(W / np.abs(W).max(axis=1, keepdims=True), 3).tolist()
+
+
+def test_warm_up_trains_a_throwaway_network(worker):
+    before = worker.save_model()
+    rounds = 0
+    while worker.warm_up(20):
+        rounds += 1
+        assert "warm" in worker._state
+        assert rounds < 10_000
+    assert "warm" not in worker._state
+    assert same_model(worker.save_model(), before)  # nothing of it is kept
+    assert worker.warm_up(1) is True  # starts again
+    worker.warm_up_done()
+    assert "warm" not in worker._state
+    worker.warm_up_done()  # nothing to drop: no error
+
+
+def test_warm_up_uses_a_784_128_10_network_on_the_small_data_set(worker):
+    assert worker.warm_up(1) is True
+    warm = worker._state["warm"]
+    assert warm["net"].dimensions == [784, 128, 10]
+    assert warm["eval"].shape == (784, 300)
+
+
+# ---- data-parallel calls --------------------------------------------------------------------
+
+
+def test_parallel_calls_need_a_parallel_run(worker):
+    for call in (worker.parallel_grad, lambda: worker.parallel_apply(b"", 0.0), lambda: worker.parallel_eval({}),
+                 lambda: worker.parallel_epoch({})):
+        with pytest.raises(ValueError, match="^no data-parallel training run is in progress$"):
+            call()
+    worker.start_training({"hidden": "4", "epochs": 1})
+    with pytest.raises(ValueError, match="^no data-parallel training run is in progress$"):
+        worker.parallel_grad()
+    assert worker.parallel_finish() == {"model": worker.model_info()}  # a step() run is not ended by it
+    assert worker.training()
+
+
+def test_a_single_rank_parallel_run_is_the_step_run(worker, arrays):
+    config = {"hidden": "8", "epochs": 2, "batch_size": 100, "train_size": 250, "seed": 4, "eval_every": 2}
+    summary = worker.parallel_start(JsProxy(config), "0", "1")
+    tc = TrainConfig(epochs=2, batch_size=100, seed=4, eval_every=2)
+    assert summary == {"dimensions": [784, 8, 10], "activation": "relu", "dataset": "small", "train_size": 250,
+                       "batches": 3, "total_steps": 6, "config": tc.to_dict(), "gradient_size": 784 * 8 + 8 + 8 * 10 + 10}
+    events, net = native(arrays, [784, 8, 10], tc, train_size=250)
+    native_batches = [e for e in events if e["type"] == "batch"]
+    reports = []
+    for k in range(6):
+        part = worker.parallel_grad()
+        assert part["loss_sum"] == pytest.approx(native_batches[k]["loss"] * part["n"], rel=1e-6)
+        assert part["n"] == [100, 100, 50][k % 3]
+        mean = np.frombuffer(part["grad"], np.float32) / np.float32(part["n"])
+        event = worker.parallel_apply(JsBuffer(mean.tobytes()), part["loss_sum"] / part["n"])
+        assert (event["type"], event["step"], event["epoch"], event["batch"]) == ("batch", k + 1, k // 3 + 1, k % 3 + 1)
+        assert event["finished"] == (k == 5) and event["epoch_end"] == (k % 3 == 2)
+        if event["epoch_end"]:
+            e = {"epoch": event["epoch"], "epochs": 2, "loss": 1.0, "train_acc": 0.5}
+            if event["epoch"] == 1:
+                reports.append(worker.parallel_epoch(JsProxy(e)))
+            else:
+                out = None
+                while out is None:
+                    out = worker.parallel_eval(JsProxy(e), 1)
+                reports.append(out)
+    assert reports[0] == {"epoch": 1, "epochs": 2, "loss": 1.0, "train_acc": 0.5, "val_acc": None, "val_loss": None,
+                          "test_acc": None, "test_loss": None, "step": 3}
+    test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
+    assert reports[1]["test_acc"] == test["accuracy"] and reports[1]["step"] == 6
+    info = worker.parallel_finish("completed")["model"]
+    assert info == {"name": "trained", "dimensions": [784, 8, 10], "hidden_activation": "relu",
+                    "test_acc": test["accuracy"]}
+    saved = serialize.from_bytes(worker.save_model())
+    for k in net.parameters:
+        np.testing.assert_allclose(saved.parameters[k], net.parameters[k], rtol=0, atol=1e-6)
+    assert saved.metadata["end"] == "completed" and saved.metadata["epochs_run"] == 2
+    assert worker.misclassified()["errors"] == int(np.count_nonzero(
+        net.predict(arrays["test_images"].T) != arrays["test_labels"]))
+    assert not worker.training()
+
+
+def test_a_stopped_parallel_run_keeps_its_network_and_drops_its_evaluation(worker):
+    worker.parallel_start({"hidden": "8", "epochs": 2, "batch_size": 100, "seed": 4}, 0, 1)
+    for _ in range(3):
+        part = worker.parallel_grad()
+        worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
+    out = None
+    while out is None:
+        out = worker.parallel_eval({"epoch": 1, "epochs": 2, "loss": 1.0, "train_acc": 0.5})
+    trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+    info = worker.parallel_finish("stopped")["model"]
+    assert info["name"] == "trained"
+    assert worker._state["last_eval"] is None  # stopped: the evaluation of epoch 1 is not that of this network
+    assert serialize.from_bytes(worker.save_model()).metadata["end"] == "stopped"
+    for k, v in trained.items():
+        np.testing.assert_array_equal(parameters_of(worker)[k], v)
+
+
+def test_rank_1_ends_without_touching_the_model(worker):
+    before = worker.save_model()
+    worker.parallel_start({"hidden": "8", "epochs": 1, "batch_size": 100}, 1, 2)
+    assert worker.parallel_grad()["n"] == 50
+    assert worker.parallel_finish("completed") == {"model": None}
+    assert not worker.training() and same_model(worker.save_model(), before)
+
+
+def test_parallel_grad_sends_the_shard_sum_as_float32(worker, arrays):
+    worker.parallel_start({"hidden": "4", "epochs": 1, "batch_size": 300, "seed": 3}, 1, 2)
+    part = worker.parallel_grad()
+    net = Network([784, 4, 10], seed=3)
+    idx = np.array_split(np.arange(300), 2)[1]  # full batch: no shuffle; rank 1 takes the second half
+    loss_sum, correct, grads = net.gradients(arrays["train_images"][idx].T, arrays["train_labels"][idx])
+    flat = np.frombuffer(part["grad"], np.float32)
+    np.testing.assert_allclose(flat, net.flatten_gradients(grads) * 150, rtol=1e-5, atol=1e-7)
+    assert part["n"] == 150 and part["correct"] == correct and type(part["correct"]) is int
+    assert part["loss_sum"] == pytest.approx(loss_sum, rel=1e-6) and type(part["loss_sum"]) is float
+
+
+def test_stop_training_also_ends_a_parallel_run(worker):
+    """The page's stop button during a data-parallel run: rank 0's network is kept."""
+    worker.parallel_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4}, 0, 1)
+    part = worker.parallel_grad()
+    worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
+    trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+    result = worker.stop_training()
+    assert result["stopped"] and result["model"]["name"] == "trained" and not worker.training()
+    for k, v in trained.items():
+        np.testing.assert_array_equal(parameters_of(worker)[k], v)
+
+
+def test_stopping_drops_the_evaluation_of_an_earlier_network(worker, arrays, monkeypatch):
+    """Stopped a batch after an evaluated epoch: the misclassified images are those of the
+    network kept, evaluated anew, not those of the epoch's evaluation."""
+    clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
+    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    worker.start_training({"hidden": "5", "epochs": 3, "batch_size": 100, "seed": 2, "learning_rate": 0.05})
+    epochs = []
+    while not epochs:
+        epochs += worker.step(60)["epochs"]
+    assert epochs[0]["test_acc"] is not None
+    worker.step(60)  # one batch of the second epoch
+    worker.stop_training()
+    net = serialize.from_bytes(worker.save_model())
+    wrong = np.count_nonzero(net.predict(arrays["test_images"].T) != arrays["test_labels"])
+    assert worker.misclassified()["errors"] == wrong
+    assert wrong != round((1 - epochs[0]["test_acc"]) * 250)  # the epoch's network read them otherwise
+
+
+def test_the_last_epochs_evaluation_is_reused_for_the_mistakes(worker, arrays, monkeypatch):
+    """After a completed run the test set is not evaluated again: its last epoch's evaluation
+    (the same network) gives the mistakes and the confusion matrix."""
+    worker.start_training({"hidden": "8", "epochs": 1, "batch_size": 100, "seed": 5})
+    finish(worker)
+    net = serialize.from_bytes(worker.save_model())
+    wrong = int(np.count_nonzero(net.predict(arrays["test_images"].T) != arrays["test_labels"]))
+
+    def no_forward(self, X, chunk=4096):
+        raise AssertionError("the test set was evaluated again")
+
+    monkeypatch.setattr(Network, "forward", no_forward)
+    assert worker.misclassified()["errors"] == wrong
+    assert sum(worker.cell_images(t, t)["count"] for t in range(10)) == 250 - wrong
+
+
+def test_equally_confident_mistakes_keep_the_data_sets_order(worker):
+    """Sixty test images made from three, changed only in pixels the model ignores (so three
+    confidences and many ties between different images): the most confident first, and among
+    equals the data set's order."""
+    net = Network([784, 6, 10], seed=1)
+    net.parameters["W1"][:, :10] = 0  # the first ten pixels do not count
+    worker.load_model(serialize.to_bytes(net))
+    rng = np.random.default_rng(11)
+    three = rng.integers(0, 256, (3, 784), dtype=np.uint8)
+    images = three[rng.integers(0, 3, 60)]
+    images[:, :10] = rng.integers(0, 256, (60, 10), dtype=np.uint8)  # every image different
+    P = net.forward(images.T)
+    pred, conf = P.argmax(axis=0), P.max(axis=0)
+    assert len(set(conf.tolist())) == 3
+    labels = ((pred + 1) % 10).astype(np.uint8)  # every one of them a mistake
+    buf = io.BytesIO()
+    np.savez(buf, train_images=images[:5], train_labels=labels[:5], test_images=images, test_labels=labels)
+    worker.load_dataset("full", buf.getvalue())
+    expected = sorted(range(60), key=lambda i: (-conf[i], i))
+    items = worker.misclassified(100, "full")["items"]
+    assert [item["image"] for item in items] == [images[i].tolist() for i in expected]
+    t, p = int(labels[expected[0]]), int(pred[expected[0]])
+    members = [i for i in expected if labels[i] == t and pred[i] == p]
+    assert len(members) > 16  # enough ties for an unstable sort to reorder them
+    assert [item["image"] for item in worker.cell_images(t, p, 100)["items"]] == [images[i].tolist() for i in members]
