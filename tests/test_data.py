@@ -3,6 +3,7 @@
 import gzip
 import io
 import pickle
+import sys
 import zipfile
 
 import numpy as np

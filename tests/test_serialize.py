@@ -303,7 +303,7 @@ def test_each_refusal_is_one_whole_sentence(trained, case):
     (dict(version=np.array([1])), "the 'version' entry has the wrong type"),
     (dict(version=np.array(1.0)), "the 'version' entry has the wrong type"),
     (dict(metadata=np.array("null")), "its metadata is not a JSON object"),
-    (dict(metadata=np.array(3)), "its metadata is not a JSON object"),
+    (dict(metadata=np.array(3)), "the 'metadata' entry has the wrong type"),
     (dict(hidden_activation=None), "the 'hidden_activation' entry is missing"),
     (dict(dimensions=np.array([[784, 12, 10]])), "'dimensions' must be a list of whole numbers"),
     (dict(W1=np.zeros((12, 784), np.float16)), "parameter W1 has dtype float16; expected float32 or float64"),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pynet import Network, TrainConfig
-from pynet.model import _loss_diverged
+from pynet.model import TrainingDiverged, _loss_diverged
 from pynet.optim import SGD, Adam, Momentum, Schedule, check_learning_rate, make_optimizer
 
 # ---- the references ---------------------------------------------------------------------------
@@ -477,8 +477,9 @@ def test_parameters_overflowing_at_the_end_of_an_epoch_restore_the_start():
     X, y = problem(m=30)
     net = Network([6, 4, 3], seed=1, dtype="float32")
     initial = {k: v.copy() for k, v in net.parameters.items()}
-    history = net.fit(X, y, TrainConfig(epochs=3, batch_size=0, optimizer="sgd", learning_rate=1e300))
-    assert history == []
+    with pytest.raises(TrainingDiverged) as diverged:
+        net.fit(X, y, TrainConfig(epochs=3, batch_size=0, optimizer="sgd", learning_rate=1e300))
+    assert diverged.value.history == [] and diverged.value.epochs_run == 0
     assert net.last_done["reason"] == "diverged" and net.last_done["epochs_run"] == 0
     assert net.last_done["message"].startswith("parameters became NaN or inf in epoch 1")
     for k, v in net.parameters.items():
@@ -486,7 +487,7 @@ def test_parameters_overflowing_at_the_end_of_an_epoch_restore_the_start():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_fit_on_divergence_returns_the_good_epochs_and_keeps_their_model():
+def test_fit_on_divergence_raises_with_the_good_epochs_and_keeps_their_model():
     rng = np.random.default_rng(7)
     centres = rng.normal(scale=1.5, size=(3, 20))
     y = rng.integers(0, 3, 600)
@@ -494,8 +495,11 @@ def test_fit_on_divergence_returns_the_good_epochs_and_keeps_their_model():
     config = TrainConfig(epochs=8, batch_size=100, optimizer="momentum", momentum=0.99, learning_rate=3.0)
     net = Network([20, 16, 3], seed=1, dtype="float64")
     seen = []
-    history = net.fit(X, y, config, callback=seen.append)
+    with pytest.raises(TrainingDiverged, match="too high") as diverged:
+        net.fit(X, y, config, callback=seen.append)
+    history = diverged.value.history
     assert net.last_done["reason"] == "diverged" and seen[-1] is net.last_done
+    assert diverged.value.epochs_run == net.last_done["epochs_run"]
     assert history == [e for e in seen if e["type"] == "epoch"] and len(history) == net.last_done["epochs_run"] >= 1
     # the same run step by step: its last good epoch is what fit kept
     twin = Network([20, 16, 3], seed=1, dtype="float64")
