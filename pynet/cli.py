@@ -102,13 +102,13 @@ def cmd_train(args):
     check_memory(dims, args.dtype, config.batch_size)
     if args.out:
         check_out_path(args.out)
-    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype)
+    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype, dropout=args.dropout)
     (xtr, ytr), (xva, yva), (xte, yte) = data.load_data(args.data)
     if args.train_size is not None:
         if not 1 <= args.train_size <= len(ytr):
             raise CliError(f"--train-size must be between 1 and {len(ytr)}, got {args.train_size}")
         xtr, ytr = xtr[: args.train_size], ytr[: args.train_size]
-    metadata = {"config": config.to_dict(), "train_size": len(ytr), "trained_with": "pynet train"}
+    metadata = {"config": config.to_dict(), "dropout": net.dropout, "train_size": len(ytr), "trained_with": "pynet train"}
     bar = ProgressBar(enabled=not args.quiet)
     total_steps = None
     done = None
@@ -229,6 +229,8 @@ def build_parser():
     t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="0 = full batch")
     t.add_argument("--train-size", type=int, default=None, help="use the first N training images")
     t.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
+    t.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout rate after each hidden layer while training (default 0: none)")
     t.add_argument("--patience", type=int, default=0, help="early stop after N epochs without validation gain")
     t.add_argument("--dtype", choices=DTYPES, default="float32")
     t.add_argument("--out", help="save the model to this .npz file")

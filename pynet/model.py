@@ -1,7 +1,7 @@
 """A small model object on the seed's math: any depth and width, mini-batches, optimizers.
 
-``Network`` holds a parameters dict in the seed's layout and trains it with the seed's
-``L_layer_forward`` / ``L_layer_backward``. Training is a generator of progress events
+``Network`` is a stack of layers (``pynet.layers``: the seed's dense layer, dropout) over a
+parameters dict in the seed's layout (``W1, b1, W2, ...``). Training is a generator of progress events
 (plain dicts), so the command line, the tests and the browser worker all consume the same
 stream and can stop or pause between any two batches::
 
@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import core
+from .layers import INFERENCE, Dropout, Mode, dense_stack
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, check_learning_rate, make_optimizer
 
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid")
@@ -134,11 +135,12 @@ class Network:
     Parameters:
         dimensions: [n_0, n_1, ..., n_L], e.g. [784, 45, 10].
         hidden_activation: 'relu' (the seed) or 'sigmoid'.
+        dropout: rate of a Dropout layer after each hidden layer while training (0: none).
         seed: weight initialisation seed (2 gives the seed's weights).
         dtype: 'float32' (fast) or 'float64' (the seed).
     """
 
-    def __init__(self, dimensions, hidden_activation="relu", seed=2, dtype="float32"):
+    def __init__(self, dimensions, hidden_activation="relu", seed=2, dtype="float32", dropout=0.0):
         if hidden_activation not in HIDDEN_ACTIVATIONS:
             raise ValueError(f"hidden activation must be one of {HIDDEN_ACTIVATIONS}, got {hidden_activation!r}")
         if str(dtype) not in DTYPES:
@@ -146,8 +148,18 @@ class Network:
         self.dimensions = core.check_dimensions(dimensions)
         self.hidden_activation = hidden_activation
         self.dtype = np.dtype(str(dtype))
+        self._set_layers(dense_stack(self.dimensions, hidden_activation, dropout))
         self.parameters = core.initialize_parameters(self.dimensions, seed=seed, dtype=self.dtype)
         self.metadata = {}
+
+    def _set_layers(self, layers):
+        """The layer stack, and for each layer the keys of its parameters in self.parameters
+        ({'W': 'W2', 'b': 'b2'}): the seed's names, numbered over the layers that have any."""
+        self.layers, self._keys, l = layers, [], 0
+        for layer in layers:
+            l += bool(layer.param_names)
+            self._keys.append({name: name + str(l) for name in layer.param_names})
+        self.dropout = next((layer.rate for layer in layers if isinstance(layer, Dropout)), 0.0)
 
     @classmethod
     def from_parameters(cls, parameters, hidden_activation="relu"):
@@ -157,10 +169,40 @@ class Network:
         net = cls.__new__(cls)
         net.dimensions = dims
         net.hidden_activation = hidden_activation
+        net._set_layers(dense_stack(dims, hidden_activation))
         net.dtype = parameters["W1"].dtype
         net.parameters = parameters
         net.metadata = {}
         return net
+
+    # ---- the layer stack ---------------------------------------------------------------------
+
+    def _params(self, i):
+        return {name: self.parameters[key] for name, key in self._keys[i].items()}
+
+    def _forward(self, X, mode=INFERENCE):
+        """(HL, memories): the output (n_L, m) and each layer's memory."""
+        H, memories = X, []
+        for i, layer in enumerate(self.layers):
+            H, memory = layer.forward(self._params(i), H, mode)
+            memories.append(memory)
+        return H, memories
+
+    def _backward(self, HL, Y, memories):
+        """Gradients {dW1, db1, ...} of the mean cross-entropy, averaged over the batch.
+
+        The softmax output layer starts from dZ = HL - Y, as the seed's L_layer_backward; the
+        gradient with respect to the input X is never needed, so it is not computed.
+        """
+        gradients = {}
+        last = len(self.layers) - 1
+        dH, grads = self.layers[last].backward_from_dZ(HL - Y, memories[last], need_dH_prev=last > 0)
+        for i in range(last, -1, -1):
+            if i < last:
+                dH, grads = self.layers[i].backward(self._params(i), dH, memories[i], need_dH_prev=i > 0)
+            for name, key in self._keys[i].items():
+                gradients["d" + key] = grads[name]
+        return gradients
 
     # ---- inference -------------------------------------------------------------------------
 
@@ -197,7 +239,7 @@ class Network:
         X = np.asarray(X)
         if X.ndim == 2 and X.shape[1] > chunk:
             return np.concatenate([self.forward(X[:, i : i + chunk]) for i in range(0, X.shape[1], chunk)], axis=1)
-        HL, _ = core.L_layer_forward(self._as_input(X), self.parameters, self.hidden_activation)
+        HL, _ = self._forward(self._as_input(X))
         return HL
 
     predict_proba = forward
@@ -217,10 +259,13 @@ class Network:
 
     def activations(self, x):
         """Every layer's output for one sample x (n_0,) or (n_0, 1): list of 1-D arrays."""
-        x = self._as_input(np.asarray(x).reshape(self.dimensions[0], 1))
-        _, memories = core.L_layer_forward(x, self.parameters, self.hidden_activation)
-        hidden = [core._FORWARD[self.hidden_activation](Z)[0][:, 0] for _, Z in memories[:-1]]
-        return hidden + [core.softmax(memories[-1][1])[0][:, 0]]
+        H = self._as_input(np.asarray(x).reshape(self.dimensions[0], 1))
+        out = []
+        for i, layer in enumerate(self.layers):
+            H, _ = layer.forward(self._params(i), H)
+            if layer.param_names:  # the output of each dense layer (dropout does nothing here)
+                out.append(H[:, 0])
+        return out
 
     # ---- training --------------------------------------------------------------------------
 
@@ -251,6 +296,8 @@ class Network:
         n_classes = self.dimensions[-1]
         batch_size, batches, schedule, optimizer = _plan(config, m)
         rng = np.random.default_rng(config.seed)
+        # dropout draws from a generator of its own, so that the shuffle is the same with it or without
+        mode = Mode(training=True, rng=np.random.default_rng([config.seed, 1]))
         eye = np.eye(n_classes, dtype=self.dtype)
         shuffle = batch_size < m
         # C order: without BLAS (Pyodide), dW = dZ @ X.T over thousands of samples is ~10x
@@ -278,7 +325,7 @@ class Network:
                 else:
                     idx = order[b * batch_size : (b + 1) * batch_size]
                     Xb, yb = self._batch(rows[idx].T), labels[idx]
-                HL, loss, gradients = self._forward_backward(Xb, yb, eye)
+                HL, loss, gradients = self._forward_backward(Xb, yb, eye, mode)
                 if first_loss is None:
                     first_loss = loss
                 what = _loss_diverged(loss, first_loss)
@@ -332,14 +379,13 @@ class Network:
                         return
         yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
 
-    def _forward_backward(self, Xb, yb, eye):
+    def _forward_backward(self, Xb, yb, eye, mode):
         """One batch's forward pass, mean loss and gradients (averaged over the batch's samples):
         (HL, loss, gradients). The only place where training does its math."""
         Yb = eye[:, yb]
-        HL, memories = core.L_layer_forward(Xb, self.parameters, self.hidden_activation)
+        HL, memories = self._forward(Xb, mode)
         loss = core.compute_loss(HL, Yb)
-        gradients = core.L_layer_backward(HL, Yb, memories, self.hidden_activation, need_dH0=False)
-        return HL, loss, gradients
+        return HL, loss, self._backward(HL, Yb, memories)
 
     def gradients(self, Xb, yb):
         """Gradients of a batch (or of one worker's shard of a batch) for data-parallel training.
@@ -353,8 +399,7 @@ class Network:
         if yb.shape[0] == 0:
             return 0.0, 0, {"d" + k: np.zeros_like(v) for k, v in self.parameters.items()}
         eye = np.eye(self.dimensions[-1], dtype=self.dtype)
-        HL, loss, gradients = self._forward_backward(self._batch(np.asarray(Xb)), yb, eye)
-        gradients = {k: v for k, v in gradients.items() if not k.startswith("dH")}
+        HL, loss, gradients = self._forward_backward(self._batch(np.asarray(Xb)), yb, eye, Mode(training=True))
         correct = int(np.count_nonzero(HL.argmax(axis=0) == yb))
         return loss * yb.shape[0], correct, gradients
 
@@ -501,6 +546,8 @@ class ShardedRun:
         world, rank = int(world), int(rank)
         if world < 1 or not 0 <= rank < world:
             raise ValueError(f"rank must be in [0, {world}), got {rank}")
+        if net.dropout:
+            raise ValueError("data-parallel training does not support dropout: train with one worker")
         X = net._training_input(X)
         m = X.shape[1]
         self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
