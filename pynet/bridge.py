@@ -22,7 +22,8 @@ import numpy as np
 
 from . import serialize
 from .data import load_npz
-from .model import HIDDEN_ACTIVATIONS, Network, ShardedRun, TrainConfig, training_bytes
+from .model import HIDDEN_ACTIVATIONS, Network, training_bytes
+from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
 
@@ -320,15 +321,17 @@ def start_training(config):
     images, labels = d["train"]
     X, y = images[:train_size].T, labels[:train_size]
     net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
-    # Test evaluation is done here, chunk by chunk, between batches (not inside the generator).
-    gen = net.train(X, y, tc)
+    # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
+    trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
+                      eval_chunk=_eval_chunk_size(dims))
+    gen = trainer.run()
     start = next(gen)
     batches = start["batches"]
     _state["run"] = {
-        "net": net, "gen": gen, "config": tc, "dataset": dataset, "train_size": train_size,
+        "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
-        "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
-        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+        "step": 0, "epoch": 0, "evaluating": False, "done": None,
+        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict()}
@@ -339,43 +342,36 @@ def _eval_chunk_size(dims):
     return max(100, int(EVAL_MACS / macs))
 
 
+def _eval_set(d, split):
+    """(X (784, m), labels) of a split of a loaded data set, or None where it has none."""
+    if split not in d:
+        return None
+    images, labels = d[split]
+    return images.T, labels
+
+
 def _begin_eval(run, event):
-    """Start evaluating the epoch's network: the validation split when the data set has one
-    (the full data set), then the test split, one chunk per call of _continue_eval."""
-    splits = [split for split in ("validation", "test") if split in _dataset(run["dataset"])]
-    run["pending_eval"] = {"event": event, "splits": splits, "chunk": _eval_chunk_size(run["dims"])}
-    _next_split(run["pending_eval"], run)
-
-
-def _next_split(ev, run):
-    labels = _dataset(run["dataset"])[ev["splits"][0]][1]
-    ev.update(pos=0, loss=0.0, pred=np.empty(labels.shape[0], np.int64), conf=np.empty(labels.shape[0], np.float32))
+    """Data-parallel runs: start evaluating the epoch's network on the validation split (the
+    full data set has one), then the test split, one slice per call of _continue_eval."""
+    d = _dataset(run["dataset"])
+    sets = [(name, _eval_set(d, name)) for name in ("validation", "test") if name in d]
+    run["pending_eval"] = {"event": event, "evals": [(name, Evaluation(run["net"], X, labels, _eval_chunk_size(run["dims"])))
+                                                     for name, (X, labels) in sets]}
 
 
 def _continue_eval(run):
-    """Evaluate one chunk; return the completed epoch event when every split is done."""
-    ev = run["pending_eval"]
-    split = ev["splits"][0]
-    images, labels = _dataset(run["dataset"])[split]
-    i, j = ev["pos"], min(ev["pos"] + ev["chunk"], labels.shape[0])
-    P = run["net"].forward(images[i:j].T)
-    ev["pred"][i:j] = P.argmax(axis=0)
-    ev["conf"][i:j] = P.max(axis=0)
-    p = P[labels[i:j], np.arange(j - i)]
-    ev["loss"] += float(-np.log(np.maximum(p, np.finfo(P.dtype).tiny)).sum())
-    ev["pos"] = j
-    if j < labels.shape[0]:
+    """Evaluate one slice; return the completed epoch event when every split is done."""
+    pending = run["pending_eval"]
+    name, ev = pending["evals"][0]
+    if not ev.step():
         return None
-    event = ev["event"]
-    m = labels.shape[0]
-    key = "val" if split == "validation" else "test"
-    event[key + "_acc"] = float(np.count_nonzero(ev["pred"] == labels) / m)
-    event[key + "_loss"] = ev["loss"] / m
-    if split == "test":
-        run["test_eval"] = (run["dataset"], ev["pred"], ev["conf"])
-    ev["splits"].pop(0)
-    if ev["splits"]:
-        _next_split(ev, run)
+    event = pending["event"]
+    key = "val" if name == "validation" else "test"
+    event[key + "_acc"], event[key + "_loss"] = ev.accuracy, ev.loss
+    if name == "test":
+        run["test_eval"] = (run["dataset"], ev.predictions, ev.confidence)
+    pending["evals"].pop(0)
+    if pending["evals"]:
         return None
     run["pending_eval"] = None
     return event
@@ -436,36 +432,30 @@ def _step(budget_ms):
     losses, epochs, done = [], [], None
     tc = run["config"]
     while True:
-        if run["pending_eval"] is not None:
-            event = _continue_eval(run)
-            if event is not None:
-                epochs.append(_epoch_out(run, event))
-        else:
-            event = next(run["gen"], None)
-            if event is None:
-                event = {"type": "done", "reason": "completed", "message": "training completed"}
-            kind = event["type"]
-            if kind == "batch":
-                run["step"] = event["step"]
-                run["epoch"] = event["epoch"]
-                run["samples_per_s"] = event["samples_per_s"]
-                losses.append([event["step"], _finite(event["loss"])])
-            elif kind == "epoch":
-                run["samples_per_s"] = event["samples_per_s"]
-                if event["epoch"] % tc.eval_every == 0 or event["epoch"] == tc.epochs:
-                    _begin_eval(run, event)
-                else:
-                    epochs.append(_epoch_out(run, event))
-            elif kind == "done":
-                info = _finish(run, event)
-                done = {"reason": event["reason"], "message": event["message"], "model": info}
+        event = next(run["gen"])  # the run's last event is 'done', after which it is dropped
+        kind = event["type"]
+        run["evaluating"] = kind == "evaluating"
+        if kind == "batch":
+            run["step"] = event["step"]
+            run["epoch"] = event["epoch"]
+            run["samples_per_s"] = event["samples_per_s"]
+            losses.append([event["step"], _finite(event["loss"])])
+        elif kind == "epoch":
+            run["samples_per_s"] = event["samples_per_s"]
+            test = run["trainer"].evaluations.get("test")
+            if event["test_acc"] is not None and test is not None:
+                run["test_eval"] = (run["dataset"], test.predictions, test.confidence)
+            epochs.append(_epoch_out(run, event))
+        elif kind == "done":
+            info = _finish(run, event)
+            done = {"reason": event["reason"], "message": event["message"], "model": info}
         if done is not None or time.perf_counter() >= deadline:
             break
     return {"losses": losses, "epochs": epochs, "done": done, "step": run["step"],
             "total_steps": run["total_steps"], "epoch": run["epoch"], "epochs_total": tc.epochs,
             "batches": run["batches"], "samples_per_s": run["samples_per_s"],
             "elapsed_s": time.perf_counter() - run["started"],
-            "evaluating": run["pending_eval"] is not None and done is None}
+            "evaluating": run["evaluating"] and done is None}
 
 
 def warm_up(budget_ms=50):
