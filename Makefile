@@ -14,6 +14,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# puppeteer-core for the Firefox tests (it downloads no browser: they use Debian's firefox-esr)
+E2E_NODE := tests/e2e/node_modules/.package-lock.json
+$(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd tests/e2e && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Firefox tests will be skipped"; fi
+
 serve: $(VENV)/.installed
 	$(PY) build/site.py --serve --port $(PORT)
 
@@ -23,7 +30,7 @@ site: $(VENV)/.installed
 # PYNET_SLOW=1: "all tests" includes the seed's full 2000-iteration headline run.
 # --no-blas: the native suite again, its matrix products on the path Pyodide takes (np.einsum).
 # The Pyodide run fails on any skip but those marked not_in_pyodide (--strict-skips).
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(E2E_NODE)
 	$(PY) build/site.py
 	PYNET_SLOW=1 $(PY) -m pytest -q -rs
 	$(PY) -m pytest -q --no-blas tests --ignore=tests/e2e

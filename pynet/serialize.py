@@ -17,7 +17,6 @@ ValueError and whatever model the caller already has stays as it was.
 import io
 import json
 import os
-import tempfile
 
 import numpy as np
 
@@ -57,16 +56,14 @@ def save(net, path, metadata=None):
     """
     data = to_bytes(net, metadata)
     path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".pynet-", suffix=".npz.part")
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
 
 

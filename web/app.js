@@ -1,6 +1,7 @@
 // Wiring: the worker client, the drawing pad, the training form and the charts.
 // The main thread never runs Python; every request to the worker is asynchronous.
 
+import { makeCharts } from './charts.js';
 import { createClient, WorkerRestarted } from './client.js';
 import { createPad } from './draw.js';
 import { createParallel } from './parallel.js';
@@ -34,16 +35,15 @@ const client = createClient(makeWorker, {
 const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
 
-// Data-parallel training (web/parallel.js): the page's worker is rank 0, helpers are added on
-// demand. Workers: 1 .. min(hardwareConcurrency, 4).
+// Data-parallel training (web/parallel.js): the page's worker is rank 0; helper workers start
+// only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, 4).
 const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
-// Default: 2 workers where there are at least 4 cores (the two workers, the page and the
-// browser each have one); 1 on 2-3 cores, where 2 workers measured 4-15% slower end to end
-// than one (benchmarks/parallel_results.md): they share the cores with the page's own thread.
-const DEFAULT_WORKERS = (navigator.hardwareConcurrency || 1) >= 4 ? 2 : 1;
 const parallel = createParallel(client, { onProgress: (r) => onProgress(r), onTrained: (t) => onTrained(t) });
 for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
-dom.workers.value = String(Math.min(DEFAULT_WORKERS, MAX_WORKERS));
+// One worker by default in every browser: hardwareConcurrency is not a count of free cores
+// (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
+// one (benchmarks/parallel_results.md), and each helper first loads a Python runtime of its own.
+dom.workers.value = '1';
 app.maxWorkers = MAX_WORKERS;
 const chosenWorkers = () => Number(dom.workers.value) || 1;
 function startHelpers() {
@@ -75,7 +75,7 @@ ui.fillForm(PRESETS.fast);
 ui.setTraining('disabled');
 app.state = 'disabled';
 ui.resetLive();
-const charts = makeCharts();
+const charts = makeCharts(dom.loss, dom.accChart, MAX_POINTS);
 
 client.request('ready').then(async (info) => {
   app.ready = true;
@@ -85,7 +85,7 @@ client.request('ready').then(async (info) => {
   app.memory = info.memory;
   ui.showMemory(info.memory);
   setState('idle');
-  ui.showModel(info.model);
+  showModel(info.model);
   dom.download.disabled = false;
   dom.upload.disabled = false;
   dom.resetModel.disabled = false;
@@ -117,22 +117,35 @@ function registerServiceWorker() {
 
 let predicting = false;
 let again = false;
+// Readings asked for (each change of the pad or of the model) and the last one answered: when
+// they are equal, the reading shown is that of the pad and model as they are now.
+app.predictionsAsked = 0;
+app.predictionAnswered = 0;
 
-async function predictNow() {
+function predictNow() {
   if (!app.ready) return;
+  app.predictionsAsked += 1;
+  sendPrediction();
+}
+
+// One request at a time: asks that come while one is in flight are answered by the next one.
+async function sendPrediction() {
   if (predicting) { again = true; return; }
   predicting = true;
   try {
+    const asked = app.predictionsAsked;
     const { pixels, width, height } = pad.pixels();
     const result = await client.request('predict', { pixels, width, height }, [pixels.buffer]);
     ui.showPrediction(result);
     app.lastPrediction = result.probabilities;
+    app.lastImage28 = result.image28;
     app.predictions = (app.predictions || 0) + 1;
+    app.predictionAnswered = asked;
   } catch (e) {
     if (!(e instanceof WorkerRestarted) && !app.recovering) ui.trainMessage(`Could not read the drawing: ${e.message}`, 'error');
   } finally {
     predicting = false;
-    if (again) { again = false; predictNow(); }
+    if (again) { again = false; sendPrediction(); }
   }
 }
 
@@ -222,6 +235,7 @@ dom.pause.addEventListener('click', async () => {
     setState('paused');
     try {
       await client.request('pause');
+      app.pausesAnswered = (app.pausesAnswered || 0) + 1; // the worker holds the run from here
       ui.trainMessage('Paused. Drawing still works with the current model.');
     } catch { /* the worker was restarted: its recovery says so */ }
   } else if (app.state === 'paused') {
@@ -330,7 +344,7 @@ async function onTrained({ reason, message, model }) {
                     samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
                     losses: app.run.losses ?? [], epochMemory: app.run.epochMemory ?? [],
                     peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {},
-                    workers: app.run.workers ?? 1,
+                    workers: app.run.workers ?? 1, step: app.run.step ?? 0, totalSteps: app.run.total_steps,
                     parallelTiming: (app.run.workers ?? 1) > 1 ? { ...parallel.timing } : null };
     dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
   }
@@ -345,7 +359,7 @@ async function onTrained({ reason, message, model }) {
   } else {
     ui.trainMessage(`The run ended: ${message}.`, 'error');
   }
-  if (model) ui.showModel(model);
+  if (model) showModel(model);
   if (!pad.isEmpty()) predictNow();
   await keepModel(model?.name);
   await refreshAnalysis();
@@ -363,10 +377,19 @@ async function keepModel(name) {
   }
 }
 
+// The model in use has changed: show it. app.modelShown counts the models shown, and
+// app.analysedModel says which of them the mistakes, confusion matrix and weights are of.
+function showModel(info) {
+  app.modelShown = (app.modelShown || 0) + 1;
+  ui.showModel(info);
+}
+
 async function refreshAnalysis() {
+  const model = app.modelShown;
   try {
     ui.showMistakes(await client.request('misclassified', { k: 24 }));
     ui.showWeights(await client.request('firstLayer', { n: 32 }));
+    app.analysedModel = model;
   } catch (e) {
     if (!(e instanceof WorkerRestarted) && !app.recovering) dom.errorsSummary.textContent = `Could not evaluate the model: ${e.message}`;
   }
@@ -429,7 +452,7 @@ dom.upload.addEventListener('change', async () => {
     }
     kept.bytes = copy;
     kept.name = 'uploaded';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage(`Loaded ${file.name}: it now reads your drawings.`, 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -445,7 +468,7 @@ dom.resetModel.addEventListener('click', async () => {
     const info = await client.request('useDefault');
     kept.bytes = null;
     kept.name = 'default';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage('The default model is in use again.', 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -478,7 +501,7 @@ async function restoreSaved(saved) {
     const info = await client.request('loadModel', { bytes: saved.bytes, name: 'saved' });
     kept.bytes = saved.bytes;
     kept.name = 'saved';
-    ui.showModel(info);
+    showModel(info);
     ui.modelMessage(`Restored the model saved on ${new Date(saved.saved).toLocaleString()}.`, 'ok');
     if (!pad.isEmpty()) predictNow();
     refreshAnalysis();
@@ -543,7 +566,7 @@ async function recoverWorker(reason) {
     const info = await client.request('ready');
     let model = info.model;
     if (kept.bytes) model = await client.request('loadModel', { bytes: kept.bytes.slice(), name: kept.name });
-    ui.showModel(model);
+    showModel(model);
     app.memory = info.memory;
     ui.showMemory(info.memory);
     app.ready = true;
@@ -580,97 +603,4 @@ export async function crashWorkerForTests(mode = 'throw', times = 1) {
 async function crashWorker(mode) {
   await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
   if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
-}
-
-// ---- charts (uPlot), redrawn at most every 250 ms so they never slow the training ---------
-
-function makeCharts() {
-  const loss = { x: [], y: [], epoch: [] }; // epoch: the epoch's mean loss at its last step, else null
-  const acc = { x: [], train: [], val: [], test: [] };
-  let lossPlot = null;
-  let accPlot = null;
-  let timer = null;
-  let dirty = false;
-  const Plot = window.uPlot;
-
-  function size(el) {
-    return { width: Math.max(200, el.clientWidth), height: 200 };
-  }
-  if (Plot) {
-    lossPlot = new Plot({
-      ...size(dom.loss), legend: { show: false }, cursor: { show: false },
-      scales: { x: { time: false } },
-      axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
-             { size: 45 }],
-      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } },
-               { label: 'epoch mean', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
-    }, [[], [], []], dom.loss);
-    accPlot = new Plot({
-      ...size(dom.accChart), legend: { show: false }, cursor: { show: false },
-      // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
-      scales: { x: { time: false }, y: { range: (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1] } },
-      axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
-             { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
-      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
-               { label: 'validation', stroke: '#b07d12', width: 1.5, dash: [5, 4], spanGaps: true },
-               { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
-    }, [[], [], [], []], dom.accChart);
-    new ResizeObserver(() => {
-      lossPlot.setSize(size(dom.loss));
-      accPlot.setSize(size(dom.accChart));
-    }).observe(dom.loss);
-  }
-
-  function decimate() {
-    const nx = []; const ny = []; const ne = [];
-    for (let i = 0; i + 1 < loss.x.length; i += 2) {
-      nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); ne.push(loss.epoch[i + 1] ?? loss.epoch[i]);
-    }
-    loss.x = nx; loss.y = ny; loss.epoch = ne;
-  }
-
-  function render() {
-    timer = null;
-    if (!dirty) return;
-    dirty = false;
-    lossPlot?.setData([loss.x, loss.y, loss.epoch]);
-    accPlot?.setData([acc.x, acc.train, acc.val, acc.test]);
-  }
-
-  return {
-    reset() {
-      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.val = []; acc.test = [];
-      dirty = true;
-      render();
-    },
-    addLoss(x, y) {
-      if (y == null) return;
-      if (!loss.x.length) dom.loss.classList.remove('empty');
-      loss.x.push(x); loss.y.push(y); loss.epoch.push(null);
-      if (loss.x.length > MAX_POINTS) decimate();
-      dirty = true;
-    },
-    addEpoch(e) {
-      // the epoch's mean loss goes on the last plotted step of that epoch
-      let i = loss.x.length - 1;
-      while (i > 0 && loss.x[i] > e.step) i--;
-      if (i >= 0 && e.loss != null) loss.epoch[i] = e.loss;
-      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.val.push(e.val_acc ?? null); acc.test.push(e.test_acc);
-      if (acc.x.length > MAX_POINTS) {
-        const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
-        const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
-        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]);
-        acc.val = idx.map((i) => acc.val[i]); acc.test = idx.map((i) => acc.test[i]);
-      }
-      dirty = true;
-    },
-    lastTest() {
-      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] != null) return acc.test[i];
-      return null;
-    },
-    draw(now = false) {
-      dirty = true;
-      if (now) { clearTimeout(timer); render(); } else if (!timer) timer = setTimeout(render, 250);
-    },
-  };
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import CHROMIUM_ARGS, READY_TIMEOUT_S, SYSTEM_CHROMIUM, _site_module, wait_until
+from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, _site_module, reset_page, site_data, wait_ready
 
 
 @pytest.fixture(scope="session")
@@ -72,23 +72,75 @@ class Recorder:
         if not url.startswith(self.base):
             self.outside.append(url)
 
+    def problems(self):
+        return {k: v for k, v in (("console errors", self.errors), ("requests outside the site", self.outside),
+                                  ("failed responses", self.failed)) if v}
 
-@pytest.fixture(scope="session")
-def app(browser, site_url):
-    """One page loaded once for the session (Pyodide takes seconds to start): (page, recorder)."""
+    def clear(self):
+        for found in (self.errors, self.outside, self.failed):
+            found.clear()
+
+
+def _open(browser, base):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    recorder = Recorder(page, site_url)
+    recorder = Recorder(page, base)
     _recorders.append(recorder)
+    context.on("close", lambda *_: recorder in _recorders and _recorders.remove(recorder))
     started = time.monotonic()
-    page.goto(site_url)
-    wait_until(page, "document.getElementById('status').dataset.phase === 'ready'"
-                     " || document.getElementById('status').dataset.phase === 'failed'", timeout=READY_TIMEOUT_S)
+    page.goto(base)
+    wait_ready(page)
     recorder.ready_seconds = time.monotonic() - started
-    # one worker, whatever the machine's core count makes the default (test_parallel_page.py tests more)
-    page.select_option("#workers", "1")
+    recorder.startup = recorder.problems()  # what went wrong while loading, before any test touched it
+    return page, recorder
+
+
+@pytest.fixture(scope="session")
+def open_page(browser, site_url):
+    """A function that opens a page of the site of its own, in a context of its own, and waits
+    until it is ready: (page, recorder); close it with page.context.close()."""
+    return lambda: _open(browser, site_url)
+
+
+@pytest.fixture(scope="session")
+def shared_page(browser, site_url):
+    """One page loaded once for the session (Pyodide takes seconds to start): (page, recorder).
+    Tests use it through `app`, which resets it first."""
+    page, recorder = _open(browser, site_url)
     yield page, recorder
-    context.close()
+    page.context.close()
     log = os.environ.get("PYNET_CONSOLE_LOG")  # for debugging: keep the whole console
     if log:
         Path(log).write_text("\n".join(recorder.console) + "\n")
+
+
+@pytest.fixture
+def app(shared_page):
+    """The shared page in a known state (see e2e_helpers.reset_page; one worker, whatever the
+    machine's core count makes the default: test_parallel_page.py tests more); after the test,
+    no console error, failed response or request outside the site."""
+    page, recorder = shared_page
+    _recorders.append(_recorders.pop(_recorders.index(recorder)))  # its console goes with a failure report
+    reset_page(page)
+    before = recorder.problems()
+    recorder.clear()
+    assert not before, f"before the test (left by an earlier one, or by the reset): {before}"
+    yield page, recorder
+    problems = recorder.problems()
+    recorder.clear()
+    assert not problems, problems
+
+
+@pytest.fixture(scope="session")
+def native_model(site_url, tmp_path_factory):
+    """A model trained natively here, unlike the site's default (784-32-10, 2 epochs on 2,000
+    of the site's training images): (path of its file, written with pynet.save; the Network
+    read back from it)."""
+    import pynet
+
+    X, y = site_data("train")
+    net = pynet.Network([784, 32, 10], seed=5)
+    net.fit(X[:, :2000], y[:2000], pynet.TrainConfig(epochs=2, batch_size=64, learning_rate=0.003))
+    path = tmp_path_factory.mktemp("native") / "native-784-32-10.npz"
+    pynet.save(net, path)
+    return path, pynet.load(path)

@@ -1,19 +1,53 @@
-"""A worker that keeps breaking: the page restarts it a few times, then gives up and says so
-(rather than restarting forever). Uses a page of its own: the page ends up without a worker."""
+"""A worker that breaks: the page restarts it with the model kept; one that keeps breaking is
+given up after a few restarts (rather than restarted forever). Pages of their own: a restart
+leaves its message in the status line, and the last test ends without a worker."""
 
 import pytest
 
-from e2e_helpers import READY_TIMEOUT_S, wait_until
+from e2e_helpers import READY_TIMEOUT_S, draw_and_read, reset_page, short_run, wait_until
 
 pytestmark = pytest.mark.browser
 
+CRASH_ECHO = "pynet test crash"  # the deliberate error, which the browser may echo on the console
 
-def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(browser, site_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+
+@pytest.fixture(scope="module")
+def crash_page(open_page):
+    page, recorder = open_page()
+    yield page, recorder
+    page.context.close()
+
+
+@pytest.mark.parametrize("mode", ["throw", "close"])
+def test_worker_crash_is_recovered_with_the_model_kept(crash_page, mode):
+    page, rec = crash_page
+    reset_page(page)
+    rec.clear()
+    short_run(page, seed=11)  # a model of its own: the default would come back anyway
+    model = page.text_content("#model-info")
+    assert "trained" in model
+    draw_and_read(page, "7")
+    before = page.evaluate("window.pynet.lastPrediction")
+    restarts = page.evaluate("window.pynet.restarts")
+    page.evaluate(f"import('./app.js').then((m) => m.crashWorkerForTests({mode!r}))")
+    wait_until(page, f"window.pynet.restarts > {restarts} && window.pynet.ready && window.pynet.state === 'idle'",
+               timeout=90)
+    assert page.evaluate("window.pynet.restarts") == restarts + 1
+    assert page.text_content("#status").strip() == \
+        "The worker stopped unexpectedly and was restarted; your model was kept"
+    assert page.get_attribute("#status", "data-phase") == "ready"
+    assert page.text_content("#model-info") == model
+    draw_and_read(page, "7")
+    assert page.evaluate("window.pynet.lastPrediction") == before
+    # and it trains again
+    assert short_run(page, seed=11)["reason"] == "completed"
+    errors = [e for e in rec.errors if CRASH_ECHO not in e]
+    assert errors == [] and rec.outside == [] and rec.failed == [], rec.problems()
+
+
+def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(open_page):
+    page, _ = open_page()
     try:
-        page.goto(site_url)
-        wait_until(page, "document.getElementById('status').dataset.phase === 'ready'", timeout=READY_TIMEOUT_S)
         wait_until(page, "window.pynet.warmedUp", timeout=60)  # the start-up's requests are all answered
         # every restarted worker crashes again as soon as it is ready, before it answers anything
         page.evaluate("import('./app.js').then((m) => m.crashWorkerForTests('throw', 5))")
@@ -26,4 +60,4 @@ def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(
         wait_until(page, "document.getElementById('status').dataset.phase === 'ready'", timeout=READY_TIMEOUT_S)
         assert page.is_enabled("#train")
     finally:
-        context.close()
+        page.context.close()

@@ -1,0 +1,135 @@
+// The training charts (uPlot): the loss of every batch and the accuracies of every epoch,
+// redrawn at most every 250 ms so they never slow the training.
+//
+// uPlot builds an Intl.NumberFormat from navigator.language as soon as its script runs, and
+// that throws where the browser's language tag is not a valid locale (WebKitGTK under a C
+// locale reports 'C'): so this module loads uPlot itself, once the tag is a valid one.
+
+const UPLOT_SRC = new URL('./vendor/uPlot.iife.min.js', import.meta.url);
+const FALLBACK_LANGUAGE = 'en';
+
+// A language tag Intl accepts: the browser's own, or FALLBACK_LANGUAGE.
+function validLanguage(tag) {
+  try {
+    return tag && Intl.getCanonicalLocales(tag).length ? tag : FALLBACK_LANGUAGE;
+  } catch {
+    return FALLBACK_LANGUAGE; // RangeError: not a BCP 47 tag
+  }
+}
+
+let loading = null;
+
+// Resolves to uPlot, loaded once, after navigator.language has been made valid where it was not.
+function loadPlot() {
+  loading ??= new Promise((resolve, reject) => {
+    const language = validLanguage(navigator.language);
+    if (language !== navigator.language) {
+      // shadows the browser's getter for this page only; nothing else in pynet reads it
+      Object.defineProperty(navigator, 'language', { value: language, configurable: true });
+    }
+    const script = document.createElement('script');
+    script.src = UPLOT_SRC;
+    script.onload = () => (window.uPlot ? resolve(window.uPlot) : reject(new Error('uPlot did not load')));
+    script.onerror = () => reject(new Error(`could not load ${UPLOT_SRC.pathname}`));
+    document.head.append(script);
+  });
+  return loading;
+}
+
+// The two charts, drawn in the elements lossEl and accEl; data added before uPlot has loaded
+// is drawn once it has. maxPoints: more than that many points are thinned out by half.
+export function makeCharts(lossEl, accEl, maxPoints) {
+  const loss = { x: [], y: [], epoch: [] }; // epoch: the epoch's mean loss at its last step, else null
+  const acc = { x: [], train: [], val: [], test: [] };
+  let lossPlot = null;
+  let accPlot = null;
+  let timer = null;
+  let dirty = false;
+
+  function size(el) {
+    return { width: Math.max(200, el.clientWidth), height: 200 };
+  }
+
+  loadPlot().then((Plot) => {
+    lossPlot = new Plot({
+      ...size(lossEl), legend: { show: false }, cursor: { show: false },
+      scales: { x: { time: false } },
+      axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
+             { size: 45 }],
+      series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } },
+               { label: 'epoch mean', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
+    }, [loss.x, loss.y, loss.epoch], lossEl);
+    accPlot = new Plot({
+      ...size(accEl), legend: { show: false }, cursor: { show: false },
+      // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
+      scales: { x: { time: false }, y: { range: (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1] } },
+      axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
+             { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+      series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
+               { label: 'validation', stroke: '#b07d12', width: 1.5, dash: [5, 4], spanGaps: true },
+               { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
+    }, [acc.x, acc.train, acc.val, acc.test], accEl);
+    new ResizeObserver(() => {
+      lossPlot.setSize(size(lossEl));
+      accPlot.setSize(size(accEl));
+    }).observe(lossEl);
+  }).catch((e) => {
+    // the numbers next to the charts still show the run; say why the curves do not
+    console.warn(`The charts are not available: ${e.message}`);
+    lossEl.dataset.empty = `The charts could not be drawn: ${e.message}.`;
+    lossEl.classList.add('empty');
+  });
+
+  function decimate() {
+    const nx = []; const ny = []; const ne = [];
+    for (let i = 0; i + 1 < loss.x.length; i += 2) {
+      nx.push(loss.x[i + 1]); ny.push((loss.y[i] + loss.y[i + 1]) / 2); ne.push(loss.epoch[i + 1] ?? loss.epoch[i]);
+    }
+    loss.x = nx; loss.y = ny; loss.epoch = ne;
+  }
+
+  function render() {
+    timer = null;
+    if (!dirty) return;
+    dirty = false;
+    lossPlot?.setData([loss.x, loss.y, loss.epoch]);
+    accPlot?.setData([acc.x, acc.train, acc.val, acc.test]);
+  }
+
+  return {
+    reset() {
+      loss.x = []; loss.y = []; loss.epoch = []; acc.x = []; acc.train = []; acc.val = []; acc.test = [];
+      dirty = true;
+      render();
+    },
+    addLoss(x, y) {
+      if (y == null) return;
+      if (!loss.x.length) lossEl.classList.remove('empty');
+      loss.x.push(x); loss.y.push(y); loss.epoch.push(null);
+      if (loss.x.length > maxPoints) decimate();
+      dirty = true;
+    },
+    addEpoch(e) {
+      // the epoch's mean loss goes on the last plotted step of that epoch
+      let i = loss.x.length - 1;
+      while (i > 0 && loss.x[i] > e.step) i--;
+      if (i >= 0 && e.loss != null) loss.epoch[i] = e.loss;
+      acc.x.push(e.epoch); acc.train.push(e.train_acc); acc.val.push(e.val_acc ?? null); acc.test.push(e.test_acc);
+      if (acc.x.length > maxPoints) {
+        const keep = (_, i) => i % 2 === 1 || acc.test[i] != null;
+        const idx = acc.x.map((_, i) => i).filter((i) => keep(null, i));
+        acc.x = idx.map((i) => acc.x[i]); acc.train = idx.map((i) => acc.train[i]);
+        acc.val = idx.map((i) => acc.val[i]); acc.test = idx.map((i) => acc.test[i]);
+      }
+      dirty = true;
+    },
+    lastTest() {
+      for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] != null) return acc.test[i];
+      return null;
+    },
+    draw(now = false) {
+      dirty = true;
+      if (now) { clearTimeout(timer); render(); } else if (!timer) timer = setTimeout(render, 250);
+    },
+  };
+}
