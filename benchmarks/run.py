@@ -41,6 +41,7 @@ import native  # noqa: E402  (benchmarks/native.py)
 import throughput as tp  # noqa: E402
 from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, wait_until  # noqa: E402  (tests/e2e/e2e_helpers.py)
 from pynet import data  # noqa: E402
+from pynet.settings import PRESETS  # noqa: E402
 
 NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 5}
 
@@ -58,15 +59,8 @@ def med(xs):
 
 
 def fast_preset(dist):
-    """The page's Fast preset, read from the built app.js (the page may change it)."""
-    preset = {"hidden": "128", "optimizer": "adam", "learning_rate": "0.003", "batch_size": "128"}
-    try:
-        text = (dist / "app.js").read_text()
-        block = re.search(r"fast:\s*\{(.*?)\}", text, re.S).group(1)
-        preset.update(dict(re.findall(r"(\w+):\s*'([^']*)'", block)))
-    except (OSError, AttributeError):
-        pass
-    return preset
+    """The page's Fast preset (pynet/settings.py), its values as the form shows them."""
+    return {k: str(v) for k, v in PRESETS["fast"].items()}
 
 
 def recipes(dist):

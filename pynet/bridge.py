@@ -26,17 +26,10 @@ from .model import HIDDEN_ACTIVATIONS, Network, training_bytes
 from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
+from .settings import (MAX_EPOCHS, MAX_FULL_BATCH, MAX_HIDDEN_LAYERS, MAX_MODEL_BYTES, MAX_MODEL_LAYERS,
+                       MAX_SHOWN_UNITS, MAX_WIDTH, N_CLASSES, N_INPUTS)
 
-N_INPUTS, N_CLASSES = 784, 10
-MAX_HIDDEN_LAYERS = 4  # in a network trained here
-MAX_MODEL_LAYERS = 16  # in a model file loaded here (each hidden layer is drawn on the page)
-MAX_WIDTH = 1024
-MAX_FULL_BATCH = 10_000
-MAX_EPOCHS = 100_000
-MAX_SHOWN_UNITS = 256  # activations sent to the page per hidden layer
-MAX_MODEL_UNPACKED = 64 * 2**20  # an uploaded model may unpack to at most this many bytes
-BROWSER_MEMORY = 2 * 2**30  # what a wasm32 page can address, in practice
-EVAL_MACS = 60e6  # multiply-adds per evaluation chunk: ~30-60 ms in the browser
+EVAL_MACS = 60e6  # multiply-adds per evaluation slice: a slice stays within a step's time budget
 
 _state = {
     "model": None,        # Network used for predictions
@@ -98,7 +91,7 @@ def load_default_model(data):
 def load_model(data, name="uploaded"):
     """Load a model file (uploaded or saved in the browser); refused with ValueError (the
     current model kept) if invalid."""
-    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_UNPACKED,
+    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_BYTES,
                                max_layers=MAX_MODEL_LAYERS)
     return _set_model(net, str(name)[:40])
 

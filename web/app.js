@@ -4,26 +4,14 @@
 import { makeCharts } from './charts.js';
 import { createClient, WorkerRestarted } from './client.js';
 import { createPad } from './draw.js';
+import { settings } from './settings.js';
 import { createParallel } from './parallel.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 
 const { dom } = ui;
 
-// Measured in Chromium on a 2-core machine (see the e2e tests and the report): Fast reaches
-// 87% on test within 5 s of pressing Train, 'minute' 97% within a minute, 'five' 98% within
-// five minutes.
-const PRESETS = {
-  fast: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '2', batch_size: '128',
-          train_size: '5000', seed: '0', dataset: 'small', schedule: 'constant' },
-  minute: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '4', batch_size: '128',
-            train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
-  five: { hidden: '256, 128', activation: 'relu', optimizer: 'adam', learning_rate: '0.002', epochs: '8', batch_size: '128',
-          train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
-  seed: { hidden: '45', activation: 'relu', optimizer: 'gd', learning_rate: '0.0075', epochs: '2000', batch_size: '0',
-          train_size: '5000', seed: '2', dataset: 'small', schedule: 'constant' },
-};
-const FULL_BATCH_EVAL_EVERY = 100; // full batch: each epoch is one iteration; test every 100
+const PRESETS = settings.presets;
 const MAX_POINTS = 3000;
 
 const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -192,7 +180,7 @@ dom.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (app.state !== 'idle') return;
   const values = ui.readForm();
-  const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
+  const config = { ...values, eval_every: Number(values.batch_size) === 0 ? settings.full_batch_eval_every : 1 };
   setState('starting');
   app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
   // full batch (the seed recipe) stays on one worker
@@ -431,7 +419,8 @@ dom.upload.addEventListener('change', async () => {
   const file = dom.upload.files[0];
   if (!file) return;
   try {
-    if (file.size > 64 * 1024 * 1024) throw new Error('the file is larger than 64 MB');
+    const limit = settings.limits.max_model_bytes;
+    if (file.size > limit) throw new Error(`the file is larger than ${limit / 2 ** 20} MB`);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const copy = bytes.slice();
     let info;

@@ -1,5 +1,7 @@
 // DOM only: every element is looked up once here; app.js calls these functions.
 
+import { settings } from './settings.js';
+
 const $ = (id) => document.getElementById(id);
 
 export const dom = {
@@ -37,7 +39,7 @@ export function setStatus({ phase, message, fraction }) {
 
 const bars = [];
 export function buildBars() {
-  for (let d = 0; d < 10; d++) {
+  for (let d = 0; d < settings.n_classes; d++) {
     const li = document.createElement('li');
     li.innerHTML = `<span class="digit">${d}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span>`;
     li.setAttribute('aria-label', `digit ${d}`);
@@ -59,7 +61,7 @@ export function showPrediction({ probabilities, digit, image28, activations }) {
 }
 
 export function clearPrediction() {
-  showPrediction({ probabilities: new Array(10).fill(0), digit: null, image28: new Array(784).fill(0) });
+  showPrediction({ probabilities: new Array(settings.n_classes).fill(0), digit: null, image28: new Array(784).fill(0) });
   showActivations(null);
 }
 
@@ -78,7 +80,7 @@ export function layoutActivations(dimensions) {
   const sizes = dimensions.slice(1, -1);
   if (layers.length === sizes.length && layers.every((l, i) => l.size === sizes[i])) return;
   layers = sizes.map((size, i) => {
-    const shown = Math.min(size, 256);
+    const shown = Math.min(size, settings.limits.max_shown_units);
     const row = document.createElement('div');
     row.className = 'layer';
     const label = document.createElement('span');

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import pynet
+from pynet.settings import PRESETS
 from e2e_helpers import (  # noqa: F401  (start_run, wait_idle: also used by the other browser tests)
     IS_DEFAULT_MODEL,
     READING_CURRENT,
@@ -130,6 +131,20 @@ def test_hidden_layer_activations_follow_the_drawing(app):
     page.click("#clear")
     _, pixels_empty, labels_empty = activation_view(page)
     assert pixels_empty != pixels_0 and "nothing drawn" in labels_empty[0]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_the_form_offers_pynets_presets(app, name):
+    """The page's presets are pynet/settings.py's (the build writes them into settings.json)."""
+    page, _ = app
+    page.select_option("#preset", name)
+    ids = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+           "train_size": "#train-size", "seed": "#seed", "activation": "#activation", "optimizer": "#optimizer",
+           "dataset": "#dataset", "schedule": "#schedule"}
+    assert sorted(ids) == sorted(PRESETS[name])
+    assert {key: page.input_value(css) for key, css in ids.items()} == {k: str(v) for k, v in PRESETS[name].items()}
+    page.fill("#epochs", "7")  # a changed field makes it a custom recipe
+    assert page.input_value("#preset") == "custom"
 
 
 @pytest.mark.parametrize("field,value,words", [
