@@ -4,8 +4,7 @@ runs, and threw there. Chromium made to report 'C' (test_other_browsers.py has t
 
 import pytest
 
-from e2e_helpers import BROWSER_LANGUAGE_JS, CURVE_PIXELS_JS, READY_TIMEOUT_S, wait_until
-from test_page import start_run, wait_idle
+from e2e_helpers import BROWSER_LANGUAGE_JS, CURVE_PIXELS_JS, READY_TIMEOUT_S, start_run, wait_idle, wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import BROWSER_LANGUAGE_JS, CURVE_PIXELS_JS, READY_TIMEOUT_S, ROOT, wait_until
-from test_page import DIGITS
+from e2e_helpers import BROWSER_LANGUAGE_JS, CURVE_PIXELS_JS, DIGITS, READY_TIMEOUT_S, ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 
