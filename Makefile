@@ -30,10 +30,12 @@ site: $(VENV)/.installed
 # PYNET_SLOW=1: "all tests" includes the seed's full 2000-iteration headline run.
 # --no-blas: the native suite again, its matrix products on the path Pyodide takes (np.einsum).
 # The Pyodide run fails on any skip but those marked not_in_pyodide (--strict-skips).
+# tests/js: the page's modules that need no browser, under Node's test runner.
 test: $(VENV)/.installed $(E2E_NODE)
 	$(PY) build/site.py
 	PYNET_SLOW=1 $(PY) -m pytest -q -rs
 	$(PY) -m pytest -q --no-blas tests --ignore=tests/e2e
+	node --test tests/js/
 	PYNET_SLOW=1 $(PY) tests/pyodide/run.py
 
 bench: $(VENV)/.installed

@@ -18,7 +18,7 @@ const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { t
 const client = createClient(makeWorker, {
   onFatal: (reason) => workerFailed(reason),
   // a worker that answers real requests works: a later failure starts a new count of restarts
-  onAnswer: (type) => { if (!app.recovering && type !== 'ready' && type !== 'crash') app.restartsInARow = 0; },
+  onAnswer: (type) => { if (!app.recovering && type !== 'ready') app.restartsInARow = 0; },
 });
 const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
@@ -508,10 +508,10 @@ const RESTART_LIMIT = 3;
 const RESTART_CAP = 6;
 const RESTART_WINDOW_MS = 5 * 60_000;
 const restartTimes = [];
+let recoveryAttempt = 0;
 
 function workerFailed(reason) {
   if (reason.kind === 'timeout' && (app.state === 'running' || app.state === 'paused')) return;
-  if (app.recovering) return;
   if (!app.ready && !app.everReady) {
     // it never started: restarting would most likely fail the same way
     ui.setStatus({ phase: 'failed', message: `The worker failed: ${reason.message}`, fraction: 0 });
@@ -540,13 +540,16 @@ async function recoverWorker(reason) {
     ui.setStatus({ phase: 'failed', message: 'The worker keeps stopping; reload the page to start again.', fraction: 0 });
     return;
   }
+  // A worker that breaks while it starts is restarted again (and counts as a restart in a row):
+  // the attempt it interrupted gives way to this one.
+  const attempt = ++recoveryAttempt;
   app.restartsInARow += 1;
   restartTimes.push(now);
   app.recovering = true;
   app.ready = false;
   app.restarts += 1;
   app.lastFailure = reason;
-  const lostRun = app.run !== null && app.state !== 'idle';
+  if (app.run !== null && app.state !== 'idle') app.lostRun = true;
   app.run = null;
   setState('disabled');
   ui.setStatus({ phase: 'restarting', message: 'The worker stopped unexpectedly; restarting it…', fraction: 0 });
@@ -564,32 +567,14 @@ async function recoverWorker(reason) {
     ui.formMessage('', 'ok');
     ui.setStatus({ phase: 'ready', fraction: 1,
                    message: 'The worker stopped unexpectedly and was restarted; your model was kept' });
-    if (lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
+    if (app.lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
+    app.lostRun = false;
     app.recoveredAt = performance.now();
-    if (app.crashesLeftForTests > 0) { // see crashWorkerForTests: break again before anything is answered
-      app.crashesLeftForTests -= 1;
-      crashWorker('throw');
-      return;
-    }
     if (!pad.isEmpty()) predictNow();
     await refreshAnalysis();
   } catch (e) {
+    if (attempt !== recoveryAttempt) return; // the new worker broke too: a newer restart has taken over
     app.recovering = false;
     ui.setStatus({ phase: 'failed', message: `The worker stopped and could not be restarted: ${e.message}`, fraction: 0 });
   }
-}
-
-// Test-only: make the worker crash ('throw': an uncaught error; 'close': it ends silently,
-// noticed when the next request times out: here a model-info request given 3 s).
-// Nothing in the page calls it; the e2e suite does, through page.evaluate and import().
-// times > 1: each restarted worker crashes again as soon as it is ready, times - 1 more times
-// (a worker that keeps breaking: the page must give up rather than loop).
-export async function crashWorkerForTests(mode = 'throw', times = 1) {
-  app.crashesLeftForTests = times - 1;
-  await crashWorker(mode);
-}
-
-async function crashWorker(mode) {
-  await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
-  if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
 }

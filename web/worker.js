@@ -149,19 +149,8 @@ async function warmUp(totalMs) {
   return { chunks };
 }
 
-// A deliberate crash, for the page's recovery test only: sent by crashWorkerForTests() in
-// app.js, which nothing in the page's UI calls. 'throw' raises an uncaught error at the
-// worker's top level (the page sees worker.onerror); 'close' ends the worker silently (the
-// page sees its next request time out).
-function crash(mode) {
-  if (mode === 'close') self.close();
-  else setTimeout(() => { throw new Error('pynet test crash (deliberate)'); }, 0);
-  return { crashing: mode };
-}
-
 async function handle(type, p) {
   if (type === 'ready') return ready;
-  if (type === 'crash') return crash(p.mode);
   await ready;
   switch (type) {
     case 'predict':
