@@ -118,7 +118,7 @@ def test_make_site_is_the_readme_command():
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^site:.*\n((?:\t.*\n)+)", makefile, re.M)
     assert recipe, "the Makefile has no 'site' target"
-    assert "build/site.py" in recipe.group(1)
+    assert "build/make_site.py" in recipe.group(1)
 
 
 def test_deploy_job(workflow):

@@ -5,8 +5,8 @@ drawing, training from the form, resetting a page to a known state, and the nati
 
 import base64
 import functools
-import importlib.util
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -21,11 +21,13 @@ READY_TIMEOUT_S = 120
 FAST_TIMEOUT_S = 90
 
 
-def _site_module():
-    spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def site_builder():
+    """build/make_site.py: builds dist/ and serves it under a sub-path, like GitHub Pages."""
+    if str(ROOT / "build") not in sys.path:
+        sys.path.insert(0, str(ROOT / "build"))
+    import make_site
+
+    return make_site
 
 
 def wait_until(page, expression, timeout=30.0, interval=0.05):

@@ -1,7 +1,7 @@
 """Assemble the static site into dist/ and, optionally, serve it under a sub-path.
 
-    python3 build/site.py            # build dist/
-    python3 build/site.py --serve    # build, then serve at http://localhost:8000/pynet/
+    python3 build/make_site.py            # build dist/
+    python3 build/make_site.py --serve    # build, then serve at http://localhost:8000/pynet/
 
 dist/ holds everything the page needs, all addressed by relative URLs so it works unchanged
 under a GitHub Pages sub-path: the Pyodide runtime and Pyodide's NumPy wheel (both verified),
