@@ -38,6 +38,7 @@ _state = {
     "datasets": {},       # name -> {split: (images (m, 784) uint8, labels (m,) uint8)}
     "run": None,          # the training run in progress, see start_training
     "last_eval": None,    # (dataset name, predictions, probabilities max) of the current model on test
+    "offer": None,        # a trained model the user may take instead of the current one, see _finish
 }
 
 
@@ -320,11 +321,12 @@ def start_training(config):
     gen = trainer.run()
     start = next(gen)
     batches = start["batches"]
+    _state["offer"] = None  # a new run: an offer left untaken goes
     _state["run"] = {
         "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
         "step": 0, "epoch": 0, "evaluating": False, "done": None,
-        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict()}
@@ -376,32 +378,66 @@ def _epoch_out(run, event):
         e[k] = _finite(e[k]) if e[k] is not None else None
     e["step"] = run["step"]
     run["last_epoch"] = e
-    if e["test_acc"] is not None:
-        run["best_test"] = e["test_acc"]
     return e
 
 
 def _finish(run, done):
-    """End of a run: its network becomes the current model."""
-    net = run["net"]
+    """End of a run; returns the current model's info.
+
+    A completed run's network becomes the current model, unless the model in use changed during
+    the run (an upload, a restore, the default again). Then, as for a stopped run or one that
+    diverged after an epoch had finished, the network is only offered (``use_offered``): the
+    model in use stays until the user takes the other one.
+    """
+    _state["run"] = None
+    run["done"] = done
     last = run["last_epoch"] or {}
     if done["reason"] == "diverged" and not last:
         # diverged before its first epoch ended: nothing good was learned, keep the previous model
         done["message"] = done["message"].split("; the model of the last good epoch")[0] + \
             "; no epoch finished, so the previous model is still in use"
-        run["done"] = done
-        _state["run"] = None
         return model_info()
+    # the accuracy of the network as it is: none after batches that no evaluation has seen
+    evaluated = last.get("step") == run["step"] and done["reason"] != "diverged"
+    test_acc = last.get("test_acc") if evaluated else None
+    net = run["net"]
     net.metadata = {"name": "trained", "dimensions": run["dims"], "hidden_activation": run["activation"],
                     "config": run["config"].to_dict(), "dataset": run["dataset"], "train_size": run["train_size"],
-                    "epochs_run": last.get("epoch", 0), "test_acc": run.get("best_test"), "end": done["reason"]}
-    info = _set_model(net, "trained")
-    te = run.get("test_eval")
-    if te is not None and done["reason"] != "diverged" and last.get("test_acc") is not None:
-        _state["last_eval"] = te
-    run["done"] = done
-    _state["run"] = None
+                    "epochs_run": last.get("epoch", 0), "steps_run": run["step"], "test_acc": test_acc,
+                    "end": done["reason"]}
+    test_eval = run.get("test_eval") if test_acc is not None else None
+    if done["reason"] in ("completed", "early_stop") and _state["model"] is run["base"]:
+        info = _set_model(net, "trained")
+        _state["last_eval"] = test_eval
+        return info
+    info = _describe(net, "trained")
+    info.update(reason=done["reason"], epochs_run=last.get("epoch", 0), steps_run=run["step"])
+    _state["offer"] = {"net": net, "info": info, "last_eval": test_eval}
+    return model_info()
+
+
+def offer_info():
+    """The trained model on offer (see _finish): its info, with the run's end ('reason'),
+    epochs_run and steps_run; None when there is none."""
+    offer = _state["offer"]
+    return None if offer is None else dict(offer["info"])
+
+
+def use_offered():
+    """Make the model on offer the current one; returns its info."""
+    offer = _state["offer"]
+    if offer is None:
+        raise ValueError("no trained model is waiting to be used")
+    info = _set_model(offer["net"], "trained")
+    _state["last_eval"] = offer["last_eval"]
+    _state["offer"] = None
     return info
+
+
+def discard_offer():
+    """Keep the current model and drop the one on offer; returns the current model's info."""
+    _state["offer"] = None
+    return model_info()
 
 
 def step(budget_ms=60):
@@ -441,7 +477,7 @@ def _step(budget_ms):
             epochs.append(_epoch_out(run, event))
         elif kind == "done":
             info = _finish(run, event)
-            done = {"reason": event["reason"], "message": event["message"], "model": info}
+            done = {"reason": event["reason"], "message": event["message"], "model": info, "offer": offer_info()}
         if done is not None or time.perf_counter() >= deadline:
             break
     return {"losses": losses, "epochs": epochs, "done": done, "step": run["step"],
@@ -486,9 +522,8 @@ def warm_up_done():
 
 
 def stop_training():
-    """Stop the run in progress; the model trained so far (its last good epoch) becomes current.
-
-    Returns {'model': info, 'stopped': bool}.
+    """Stop the run in progress; the model trained so far is offered (see _finish), the model in
+    use stays. Returns {'model': the current model's info, 'offer': the offer's, 'stopped': bool}.
     """
     run = _state["run"]
     if run is None:
@@ -499,9 +534,8 @@ def stop_training():
     if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
         _state["run"] = None
         return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
-    run["test_eval"] = None
     info = _finish(run, {"reason": "stopped", "message": "stopped"})
-    return {"model": info, "stopped": True}
+    return {"model": info, "offer": offer_info(), "stopped": True}
 
 
 def training():
@@ -523,11 +557,12 @@ def parallel_start(config, rank, world):
     images, labels = _dataset(dataset)["train"]
     net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
     shard = ShardedRun(net, images[:train_size].T, labels[:train_size], tc, rank=int(rank), world=int(world))
+    _state["offer"] = None  # a new run: an offer left untaken goes
     _state["run"] = {
         "net": net, "shard": shard, "gen": None, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": shard.batches, "total_steps": shard.batches * tc.epochs,
         "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
-        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+        "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": shard.batches, "total_steps": shard.batches * tc.epochs, "config": tc.to_dict(),
@@ -563,7 +598,7 @@ def parallel_apply(mean, batch_loss):
         event["finished"] = run["shard"].finished
         return event
     return {"type": "done", "reason": event["reason"], "message": event["message"],
-            "model": _finish(run, dict(event)) if run["shard"].rank == 0 else None}
+            "model": _finish(run, dict(event)) if run["shard"].rank == 0 else None, "offer": offer_info()}
 
 
 def parallel_eval(epoch_event, budget_ms=60):
@@ -591,17 +626,15 @@ def parallel_epoch(epoch_event):
 
 
 def parallel_finish(reason="completed"):
-    """End this worker's part of the run. On rank 0 its network becomes the current model
-    (as after step() or stop_training()); returns {'model': info or None}."""
+    """End this worker's part of the run. On rank 0 the run ends as after step() or
+    stop_training(); returns {'model': the current model's info or None, 'offer': see _finish}."""
     run = _state["run"]
     if run is None or "shard" not in run:
         return {"model": model_info() if _state["model"] is not None else None}
     if run["shard"].rank != 0:
         _state["run"] = None
         return {"model": None}
-    if reason == "stopped":
-        run["test_eval"] = None
-    return {"model": _finish(run, {"reason": reason, "message": reason})}
+    return {"model": _finish(run, {"reason": reason, "message": reason}), "offer": offer_info()}
 
 
 # ---- analysis -------------------------------------------------------------------------------

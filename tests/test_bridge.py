@@ -110,7 +110,8 @@ def test_stop_keeps_what_was_trained(worker):
     worker.start_training({"hidden": "24", "epochs": 50, "batch_size": 32, "train_size": 2000})
     worker.step(30)
     result = worker.stop_training()
-    assert result["stopped"] and result["model"]["dimensions"] == [784, 24, 10]
+    assert result["stopped"] and result["offer"]["dimensions"] == [784, 24, 10]
+    assert worker.use_offered()["dimensions"] == [784, 24, 10]
     assert not worker.training()
     with pytest.raises(ValueError, match="no training run"):
         worker.step(10)

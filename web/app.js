@@ -247,6 +247,7 @@ function setState(state) {
 }
 
 function beginRun(summary) {
+  showOffer(null); // the worker drops an offer nobody took when a run starts
   app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
               losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
   charts.reset();
@@ -321,7 +322,7 @@ async function refreshWeightsWhileTraining() {
 }
 
 client.on('trained', (t) => onTrained(t));
-async function onTrained({ reason, message, model }) {
+async function onTrained({ reason, message, model, offer }) {
   setState('idle');
   charts.draw(true);
   const acc = app.run && charts.lastTest();
@@ -343,15 +344,47 @@ async function onTrained({ reason, message, model }) {
     ui.trainMessage(`Done${acc != null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
       + 'The trained model now reads your drawings.', 'ok');
   } else if (reason === 'stopped') {
-    ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped: the model trained so far now reads your drawings.', '');
+    ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped.', '');
   } else {
     ui.trainMessage(`The run ended: ${message}.`, 'error');
   }
+  showOffer(offer ?? null);
   if (model) showModel(model);
   if (!pad.isEmpty()) predictNow();
   await keepModel(model?.name);
   await refreshAnalysis();
 }
+
+// A trained model the user may take instead of the one in use (a stopped run's, one that
+// diverged after an epoch, or one that ended after the model in use was changed): nothing
+// replaces the model in use until the user says so.
+function showOffer(offer) {
+  app.offer = offer;
+  ui.showOffer(offer);
+}
+
+dom.useOffer.addEventListener('click', async () => {
+  try {
+    const info = await client.request('useOffered');
+    showOffer(null);
+    showModel(info);
+    ui.modelMessage('The trained model now reads your drawings.', 'ok');
+    if (!pad.isEmpty()) predictNow();
+    await keepModel(info.name);
+    await refreshAnalysis();
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) ui.modelMessage(`Could not use the trained model: ${e.message}`);
+  }
+});
+
+dom.keepCurrent.addEventListener('click', async () => {
+  try {
+    await client.request('discardOffer');
+    showOffer(null);
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) ui.modelMessage(`Could not drop the trained model: ${e.message}`);
+  }
+});
 
 // Keep the current model's bytes on this thread (see `kept`).
 async function keepModel(name) {
@@ -559,6 +592,7 @@ async function recoverWorker(reason) {
     let model = info.model;
     if (kept.bytes) model = await client.request('loadModel', { bytes: kept.bytes.slice(), name: kept.name });
     showModel(model);
+    showOffer(null); // it lived in the worker that stopped
     app.memory = info.memory;
     ui.showMemory(info.memory);
     app.ready = true;

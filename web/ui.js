@@ -15,6 +15,7 @@ export const dom = {
   train: $('train'), pause: $('pause'), stop: $('stop'),
   progress: $('progress'), progressText: $('progress-text'), step: $('step'), speed: $('speed'), eta: $('eta'),
   trainAcc: $('train-acc'), testAcc: $('test-acc'), trainMessage: $('train-message'),
+  offer: $('offer'), offerText: $('offer-text'), useOffer: $('use-offer'), keepCurrent: $('keep-current'),
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
   confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
@@ -288,4 +289,16 @@ export function showModel(info) {
   dom.modelName.textContent = `Model: ${info.name} ${info.dimensions.join('-')}`;
   layoutActivations(info.dimensions);
   dom.modelInfo.textContent = `In use: the ${label}.`;
+}
+
+// A trained model on offer (null: none): what it is and how its run ended.
+export function showOffer(offer) {
+  dom.offer.hidden = !offer;
+  if (!offer) return;
+  const done = `${offer.epochs_run} epoch${offer.epochs_run === 1 ? '' : 's'}, ${offer.steps_run} batch${offer.steps_run === 1 ? '' : 'es'} in all`;
+  const acc = offer.test_acc == null ? 'not evaluated since its last batch' : `${(offer.test_acc * 100).toFixed(1)}% on test`;
+  const why = { stopped: 'The run was stopped', diverged: 'The run diverged; its last good epoch was kept',
+                completed: 'The run finished after the model in use was changed',
+                early_stop: 'The run stopped early after the model in use was changed' }[offer.reason] ?? 'The run ended';
+  dom.offerText.textContent = `${why}. Its model ${offer.dimensions.join('-')} (${done}; ${acc}) can replace the one in use, which stays until you choose.`;
 }

@@ -4,7 +4,7 @@
 // Replies:      {id, type: 'result' | 'error', payload}
 // Unprompted:   {type: 'status', payload: {phase, message, fraction}}   during start-up
 //               {type: 'progress', payload: <bridge.step() summary>}    during training
-//               {type: 'trained', payload: {reason, message, model}}    when a run ends
+//               {type: 'trained', payload: {reason, message, model, offer}}    when a run ends
 //               {type: 'fatal', payload: {message}}   Pyodide can no longer run: the page restarts the worker
 //
 // Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
@@ -186,7 +186,7 @@ async function handle(type, p) {
       run.paused = false;
       if (run.resume) { run.resume(); run.resume = null; }
       const r = call('stop_training');
-      if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'Training stopped; the model trained so far is in use.', model: r.model } });
+      if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'stopped', model: r.model, offer: r.offer } });
       return r;
     }
     // ---- data-parallel runs (web/parallel.js drives them; see pynet/bridge.py) ----
@@ -227,6 +227,10 @@ async function handle(type, p) {
       return call('first_layer', p.n ?? 32);
     case 'useDefault':
       return call('use_default_model');
+    case 'useOffered':
+      return call('use_offered');
+    case 'discardOffer':
+      return call('discard_offer');
     case 'modelInfo':
       return call('model_info');
     case 'saveModel': {

@@ -191,8 +191,9 @@ IS_DEFAULT_MODEL = "document.getElementById('model-info').textContent.includes('
 
 def reset_page(page, workers="1"):
     """Bring a loaded page of the site back to a known state: ready and idle, no run, the
-    default model, the Fast preset in the form, `workers` workers (None: left as is), an empty
-    pad, every <details> panel closed, no model saved in the browser, no model message."""
+    default model and no trained model on offer, the Fast preset in the form, `workers` workers
+    (None: left as is), an empty pad, every <details> panel closed, no model saved in the browser,
+    no model message."""
     if page.get_attribute("#status", "data-phase") == "failed":
         page.reload()
     wait_ready(page)
@@ -201,6 +202,9 @@ def reset_page(page, workers="1"):
         runs = page.evaluate("window.pynet.runs || 0")
         page.click("#stop")
         wait_idle(page, runs, timeout=30)
+    if page.is_visible("#offer"):  # a trained model on offer: keep the one in use
+        page.click("#keep-current")
+        wait_until(page, "document.getElementById('offer').hidden", timeout=10)
     if workers is not None:
         page.select_option("#workers", workers)
     page.select_option("#preset", "fast")
