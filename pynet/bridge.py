@@ -22,6 +22,7 @@ import numpy as np
 
 from . import serialize
 from .data import load_npz
+from .errors import SettingError
 from .model import HIDDEN_ACTIVATIONS, Network, training_bytes
 from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer
 from .optim import OPTIMIZERS
@@ -207,11 +208,11 @@ def _whole(config, key, low, high, label):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{label} must be a whole number, got {value!r}") from None
+        raise SettingError(key, f"{label} must be a whole number, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(number) or number != int(number):
-        raise ValueError(f"{label} must be a whole number, got {value!r}")
+        raise SettingError(key, f"{label} must be a whole number, got {value!r}")
     if not low <= number <= high:
-        raise ValueError(f"{label} must be between {low:,} and {high:,}, got {int(number):,}")
+        raise SettingError(key, f"{label} must be between {low:,} and {high:,}, got {int(number):,}")
     return int(number)
 
 
@@ -223,26 +224,26 @@ def parse_hidden(text):
         text = str(text).strip()
         parts = [p.strip() for p in text.replace(";", ",").split(",")] if text else []
     if not parts or parts == [""]:
-        raise ValueError("hidden layers: give at least one layer size, such as 128 or 128, 64")
+        raise SettingError("hidden", "hidden layers: give at least one layer size, such as 128 or 128, 64")
     if len(parts) > MAX_HIDDEN_LAYERS:
-        raise ValueError(f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers, got {len(parts)}")
+        raise SettingError("hidden", f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers, got {len(parts)}")
     sizes = []
     for p in parts:
         try:
             v = float(p)
         except (TypeError, ValueError):
-            raise ValueError(f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
+            raise SettingError("hidden", f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
         if not math.isfinite(v) or v != int(v):
-            raise ValueError(f"hidden layers: {p!r} is not a whole number")
+            raise SettingError("hidden", f"hidden layers: {p!r} is not a whole number")
         if v > MAX_WIDTH:
-            raise ValueError(f"hidden layers: a layer of {int(v):,} units would need about "
+            raise SettingError("hidden", f"hidden layers: a layer of {int(v):,} units would need about "
                              f"{_memory_estimate_mb(int(v)):,} MB of memory for its weights and their training "
                              f"state, more than this page can use; each size must be between 1 and {MAX_WIDTH}")
         if v < 1:
-            raise ValueError(f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
+            raise SettingError("hidden", f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
         sizes.append(int(v))
     if not isinstance(text, (list, tuple)) and len(sizes) >= 3 and sizes[0] == N_INPUTS and sizes[-1] == N_CLASSES:
-        raise ValueError(f"hidden layers: give only the hidden sizes, such as {', '.join(map(str, sizes[1:-1]))}; "
+        raise SettingError("hidden", f"hidden layers: give only the hidden sizes, such as {', '.join(map(str, sizes[1:-1]))}; "
                          f"the input ({N_INPUTS}) and output ({N_CLASSES}) layers are added for you")
     return sizes
 
@@ -267,34 +268,34 @@ def check_config(config):
     if "dimensions" in config:
         dims = list(config["dimensions"])
         if len(dims) < 3 or dims[0] != N_INPUTS or dims[-1] != N_CLASSES:
-            raise ValueError(f"dimensions must start with {N_INPUTS} and end with {N_CLASSES}, got {dims}")
+            raise SettingError("hidden", f"dimensions must start with {N_INPUTS} and end with {N_CLASSES}, got {dims}")
         hidden = parse_hidden(dims[1:-1])
     else:
         hidden = parse_hidden(config.get("hidden", "128"))
     dims = [N_INPUTS] + hidden + [N_CLASSES]
     activation = config.get("activation", "relu")
     if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {activation!r}")
+        raise SettingError("activation", f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {activation!r}")
     optimizer = config.get("optimizer", "adam")
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        raise SettingError("optimizer", f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     lr = config.get("learning_rate", 0.001)
     try:
         lr_value = float(lr)
     except (TypeError, ValueError):
-        raise ValueError(f"learning rate must be a number, got {lr!r}") from None
+        raise SettingError("learning_rate", f"learning rate must be a number, got {lr!r}") from None
     if not math.isfinite(lr_value) or not 0 < lr_value <= 100:
-        raise ValueError(f"learning rate must be a number above 0 and at most 100, got {lr!r}")
+        raise SettingError("learning_rate", f"learning rate must be a number above 0 and at most 100, got {lr!r}")
     dataset = config.get("dataset", "small")
     if dataset not in ("small", "full"):
-        raise ValueError(f"data set must be 'small' or 'full', got {dataset!r}")
+        raise SettingError("dataset", f"data set must be 'small' or 'full', got {dataset!r}")
     n_train = _dataset(dataset)["train"][1].shape[0]
     train_size = _whole(config, "train_size", 1, n_train, "training-set size") if "train_size" in config else n_train
     epochs = _whole(config, "epochs", 1, MAX_EPOCHS, "epochs") if "epochs" in config else 2
     batch_size = _whole(config, "batch_size", 0, n_train, "batch size") if "batch_size" in config else 128
     if batch_size == 0 or batch_size >= train_size:
         if train_size > MAX_FULL_BATCH:
-            raise ValueError(f"full-batch training (batch size 0) is limited to {MAX_FULL_BATCH:,} images in the "
+            raise SettingError("batch_size", f"full-batch training (batch size 0) is limited to {MAX_FULL_BATCH:,} images in the "
                              f"browser; choose a batch size such as 128")
     seed = _whole(config, "seed", 0, 2**32 - 1, "seed") if "seed" in config else 0
     eval_every = _whole(config, "eval_every", 1, MAX_EPOCHS, "evaluate every") if "eval_every" in config else 1
@@ -701,3 +702,29 @@ def use_default_model():
     if _state["default"] is None:
         raise ValueError("the default model is not loaded")
     return _set_model(_state["default"], "default")
+
+
+# ---- the worker's one way in ----------------------------------------------------------------
+
+_CALLS = {f.__name__: f for f in (
+    cell_images, dataset_summary, discard_offer, first_layer, has_dataset, load_dataset, load_default_model,
+    load_model, misclassified, model_info, offer_info, parallel_apply, parallel_epoch, parallel_eval,
+    parallel_finish, parallel_grad, parallel_start, predict, samples, save_model, start_training, step,
+    stop_training, use_default_model, use_offered, warm_up, warm_up_done)}
+
+
+def handle(name, *args):
+    """Call the bridge function `name` with args; a refusal comes back as data, never as text
+    to be parsed: {'value': its result} or {'error': {'message': one sentence for a person,
+    'field': the setting it is about (SettingError) or None}}. Any other exception is a bug and
+    propagates, with its traceback."""
+    try:
+        return {"value": _CALLS[name](*args)}
+    except ValueError as e:
+        return {"error": {"message": _sentence(e), "field": getattr(e, "field", None)}}
+
+
+def _sentence(error):
+    """A refusal's message as one line of reasonable length (NumPy's own texts can be long)."""
+    text = " ".join(str(error).split()) or error.__class__.__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import core
+from .errors import SettingError
 from .layers import Mode
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, check_learning_rate, make_optimizer
 
@@ -39,17 +40,17 @@ class TrainConfig:
     eval_every: int = 1  # evaluate validation/test sets every this many epochs
 
     def validated(self):
-        """Return a copy with every field checked and converted; raise ValueError otherwise."""
+        """Return a copy with every field checked and converted; raise SettingError (with the field) otherwise."""
         def whole(name, low):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, str)):
-                raise ValueError(f"{name} must be a whole number, got {value!r}")
+                raise SettingError(name, f"{name} must be a whole number, got {value!r}")
             try:
                 number = float(value)
             except ValueError:
-                raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+                raise SettingError(name, f"{name} must be a whole number, got {value!r}") from None
             if not math.isfinite(number) or number != int(number) or number < low:
-                raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}")
+                raise SettingError(name, f"{name} must be a whole number of at least {low}, got {value!r}")
             return int(number)
 
         def real(name, low, high=math.inf):
@@ -57,20 +58,20 @@ class TrainConfig:
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a number, got {value!r}") from None
+                raise SettingError(name, f"{name} must be a number, got {value!r}") from None
             if not math.isfinite(number) or not low <= number < high:
-                raise ValueError(f"{name} must be a number in [{low}, {high}), got {value!r}")
+                raise SettingError(name, f"{name} must be a number in [{low}, {high}), got {value!r}")
             return number
 
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise SettingError("optimizer", f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise SettingError("schedule", f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         return TrainConfig(
             epochs=whole("epochs", 1),
             batch_size=whole("batch_size", 0),
             optimizer=self.optimizer,
-            learning_rate=check_learning_rate(self.learning_rate),
+            learning_rate=_learning_rate(self.learning_rate),
             schedule=self.schedule,
             l2=real("l2", 0.0),
             momentum=real("momentum", 0.0, 1.0),
@@ -90,6 +91,13 @@ class TrainConfig:
 
     def to_dict(self):
         return asdict(self)
+
+
+def _learning_rate(value):
+    try:
+        return check_learning_rate(value)
+    except ValueError as e:
+        raise SettingError("learning_rate", str(e)) from None
 
 
 def labels_of(Y, n_classes, m):

@@ -209,3 +209,46 @@ def test_a_new_run_drops_an_offer_nobody_took(trainable):
     bridge.stop_training()
     bridge.start_training(SETTINGS)
     assert bridge.offer_info() is None
+
+
+# ---- refusals as data: what the worker sends the page ----------------------------------------
+
+
+@pytest.mark.parametrize("setting, field", [
+    ({"hidden": "abc"}, "hidden"), ({"hidden": "100000"}, "hidden"), ({"learning_rate": "0"}, "learning_rate"),
+    ({"learning_rate": "abc"}, "learning_rate"), ({"epochs": "1.5"}, "epochs"), ({"batch_size": -1}, "batch_size"),
+    ({"train_size": 999999}, "train_size"), ({"seed": -1}, "seed"), ({"activation": "tanh"}, "activation"),
+    ({"optimizer": "lbfgs"}, "optimizer"), ({"dataset": "huge"}, "dataset"), ({"schedule": "wavy"}, "schedule"),
+    ({"batch_size": 0, "train_size": 600}, None),
+])
+def test_a_refused_setting_names_its_field(trainable, setting, field):
+    out = bridge.handle("start_training", setting)
+    if field is None:  # full batch on the 600 images of this data set is fine
+        assert "value" in out
+        bridge.stop_training()
+        return
+    error = out["error"]
+    assert error["field"] == field, error
+    assert "\n" not in error["message"] and error["message"], error
+    assert bridge._state["run"] is None
+
+
+def test_a_hostile_file_is_refused_in_one_line(page_state):
+    """A .npy header that is code, not a dict: NumPy's message is long and multi-line."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    header = b"{'descr': __import__('os').system('echo hi'), 'fortran_order': False, 'shape': (2,), }"
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(16))
+    out = bridge.handle("load_model", buf.getvalue())
+    message = out["error"]["message"]
+    assert message.startswith("not a valid pynet model file:") and out["error"]["field"] is None
+    assert "\n" not in message and "Traceback" not in message and len(message) <= 300
+
+
+def test_handle_returns_the_value_and_lets_bugs_through(page_state):
+    assert bridge.handle("model_info") == {"value": bridge.model_info()}
+    with pytest.raises(KeyError):
+        bridge.handle("no_such_call")

@@ -169,13 +169,6 @@ for (const el of Object.values(ui.FIELDS)) {
   });
 }
 
-const FIELD_OF = [
-  [/^hidden layers/, 'hidden'], [/^learning rate/, 'learning_rate'], [/^epochs/, 'epochs'],
-  [/^(batch size|full-batch)/, 'batch_size'], [/^training-set size/, 'train_size'], [/^seed/, 'seed'],
-  [/^activation/, 'activation'], [/^optimizer/, 'optimizer'], [/^data set/, 'dataset'],
-  [/^schedule/, 'schedule'],
-];
-
 dom.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (app.state !== 'idle') return;
@@ -197,9 +190,8 @@ dom.form.addEventListener('submit', async (event) => {
   } catch (e) {
     app.run = null;
     if (e instanceof WorkerRestarted) return; // the recovery resets the form and says what happened
-    const field = FIELD_OF.find(([re]) => re.test(e.message));
     app.formErrors = (app.formErrors || 0) + 1;
-    ui.formMessage(`Not started: ${e.message}.`, 'error', field && field[1]);
+    ui.formMessage(`Not started: ${e.message}.`, 'error', e.field);
     setState('idle');
   }
 });

@@ -25,8 +25,13 @@ function status(phase, message, fraction) {
 }
 
 async function fetchBytes(path) {
-  const response = await fetch(new URL(path, site));
-  if (!response.ok) throw new Error(`could not load ${path}: HTTP ${response.status}`);
+  let response;
+  try {
+    response = await fetch(new URL(path, site));
+  } catch {
+    throw new Refusal({ message: `could not download ${path}: the network is not reachable (offline?)` });
+  }
+  if (!response.ok) throw new Refusal({ message: `could not download ${path}: the server answered HTTP ${response.status}` });
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -38,14 +43,23 @@ function memoryBytes() {
 }
 
 // Call a bridge function; convert its Python result to plain JS and free the proxy.
-function call(name, ...args) {
-  const result = bridge[name](...args);
-  if (result && typeof result.toJs === 'function') {
-    const js = result.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
-    result.destroy();
-    return js;
+// Call a bridge function through bridge.handle: a refusal (a ValueError in Python) comes back
+// as data and is thrown here as a Refusal, with the setting it is about; any other Python
+// exception is a bug, thrown as it is.
+class Refusal extends Error {
+  constructor({ message, field }) {
+    super(message);
+    this.name = 'Refusal';
+    this.field = field ?? null;
   }
-  return result;
+}
+
+function call(name, ...args) {
+  const proxy = bridge.handle(name, ...args);
+  const out = proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
+  proxy.destroy();
+  if (out.error) throw new Refusal(out.error);
+  return out.value;
 }
 
 // Pyodide 0.27.7 switches on WebAssembly stack switching (JSPI) wherever the browser offers it
@@ -105,7 +119,7 @@ async function trainLoop() {
       r = call('step', STEP_MS);
     } catch (e) {
       run.active = false;
-      postMessage({ type: 'trained', payload: { reason: 'error', message: pyError(e), model: call('model_info') } });
+      postMessage({ type: 'trained', payload: { reason: 'error', message: errorMessage(e, 'step'), model: call('model_info') } });
       return;
     }
     r.memory = memoryBytes();
@@ -119,11 +133,12 @@ async function trainLoop() {
   }
 }
 
-function pyError(e) {
-  // A Python ValueError reaches JS as a PythonError whose message ends with "ValueError: <text>".
-  const text = String(e && e.message || e);
-  const m = text.match(/(?:ValueError|TypeError): ([\s\S]*?)\s*$/);
-  return m ? m[1] : text.split('\n').filter(Boolean).pop();
+// What the page shows of an error: a refusal's own sentence; for anything else (a bug in pynet,
+// a broken runtime) one line, with the details on the console.
+function errorMessage(e, request) {
+  if (e instanceof Refusal) return e.message;
+  console.error(`pynet worker: error in '${request}':`, String(e && e.message || e), e && e.stack);
+  return `an internal error stopped '${request}' (details are in the browser console)`;
 }
 
 // ---- requests ---------------------------------------------------------------------------
@@ -163,7 +178,7 @@ async function handle(type, p) {
       return call('load_dataset', p.name, bytes);
     }
     case 'train': {
-      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
@@ -191,7 +206,7 @@ async function handle(type, p) {
     }
     // ---- data-parallel runs (web/parallel.js drives them; see pynet/bridge.py) ----
     case 'pstart': {
-      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
@@ -262,7 +277,8 @@ onmessage = async (event) => {
     const fatal = isFatal(e);
     // the full text and stack of a trap, for whoever reads the console (the page shows one line)
     if (fatal) console.warn(`pynet worker: fatal error in '${type}':`, String(e && e.message || e), e && e.stack);
-    postMessage({ id, type: 'error', payload: { message: pyError(e), fatal } });
+    postMessage({ id, type: 'error', payload: { message: fatal ? 'the Python runtime stopped' : errorMessage(e, type),
+                                                field: e instanceof Refusal ? e.field : null, fatal } });
     if (fatal) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
 };

@@ -536,6 +536,23 @@ def test_accessibility(browser, site_url):
     assert results.violations_count == 0, results.generate_report()
 
 
+def test_the_full_data_set_offline_gets_a_clear_message(app):
+    """The 50,000 images load on demand: offline (and not cached yet) the form says so."""
+    page, _ = app
+    set_form(page, dataset="full", train_size=50000, epochs=1)
+    errors = page.evaluate("window.pynet.formErrors || 0")
+    page.context.set_offline(True)
+    try:
+        page.click("#train")
+        wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=30)
+    finally:
+        page.context.set_offline(False)
+    message = page.text_content("#form-message")
+    assert message == "Not started: could not download data/mnist-full.npz: the network is not reachable (offline?).", \
+        message
+    assert state(page) == "idle" and page.evaluate(IS_DEFAULT_MODEL)
+
+
 def test_works_offline_after_the_first_visit(app, native_model):
     """The service worker caches the build; the page then starts offline, brings back the
     model saved in the browser and reads digits with it."""
