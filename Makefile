@@ -22,22 +22,24 @@ $(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
 	else echo "npm not found: the Firefox tests will be skipped"; fi
 
 serve: $(VENV)/.installed
-	$(PY) build/site.py --serve --port $(PORT)
+	$(PY) build/make_site.py --serve --port $(PORT)
 
 site: $(VENV)/.installed
-	$(PY) build/site.py
+	$(PY) build/make_site.py
 
 # PYNET_SLOW=1: "all tests" includes the seed's full 2000-iteration headline run.
 # --no-blas: the native suite again, its matrix products on the path Pyodide takes (np.einsum).
 # The Pyodide run fails on any skip but those marked not_in_pyodide (--strict-skips).
+# tests/js: the page's modules that need no browser, under Node's test runner.
 test: $(VENV)/.installed $(E2E_NODE)
-	$(PY) build/site.py
+	$(PY) build/make_site.py
 	PYNET_SLOW=1 $(PY) -m pytest -q -rs
 	$(PY) -m pytest -q --no-blas tests --ignore=tests/e2e
+	node --test tests/js/
 	PYNET_SLOW=1 $(PY) tests/pyodide/run.py
 
 bench: $(VENV)/.installed
-	$(PY) build/site.py
+	$(PY) build/make_site.py
 	$(PY) benchmarks/run.py
 
 # Mutation testing (slow, not in CI): score per module of pynet/; MODULES="optim model" for a subset.

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pynet import core, data  # noqa: E402
-from pynet.cli import DEFAULTS  # noqa: E402
+from pynet.settings import CLI_DEFAULT as DEFAULTS  # noqa: E402
 from pynet.model import L_layer_model, Network, TrainConfig  # noqa: E402
 
 FAST_5K = {"dims": [784, 128, 10], "config": TrainConfig(epochs=3, batch_size=64, optimizer="adam", learning_rate=0.003)}
@@ -69,9 +69,9 @@ def main():
     rows = []
     gflops = matmul_gflops()
 
-    dims = [int(d) for d in DEFAULTS["dims"].split(",")]
+    dims = list(DEFAULTS["dims"])
     cfg = TrainConfig(epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"], optimizer=DEFAULTS["optimizer"],
-                      learning_rate=DEFAULTS["lr"], schedule=DEFAULTS["schedule"], l2=DEFAULTS["l2"]).validated()
+                      learning_rate=DEFAULTS["learning_rate"], schedule=DEFAULTS["schedule"], l2=DEFAULTS["l2"]).validated()
     reached, final, rate = run(dims, cfg, (xtr, ytr), (xte, yte), (0.87, 0.97, 0.98))
     rows.append(("default `pynet train` recipe, 50k", dims, reached, final, rate))
 

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
-from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, _site_module, wait_until  # noqa: E402
+from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, site_builder, wait_until  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 def main(rounds=3, preset="fast", epochs=None, hidden=None, train_size=None, warm=False):
-    site = _site_module()
+    site = site_builder()
     site.build()
     server = site.serve_in_thread(dist=site.DIST, port=0, base="/pynet/", quiet=True)
     out = {1: [], 2: []}

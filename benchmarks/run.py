@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run.py            # everything (about 3-4 minutes on 2 busy cores)
     .venv/bin/python benchmarks/run.py --quick    # skip the long rows (97% run, 2-process scaling): ~2.5 min
 
-Builds dist/ (incrementally, with build/site.py), then measures, in this order:
+Builds dist/ (incrementally, with build/make_site.py), then measures, in this order:
   1. native pynet (float32, this venv's NumPy + BLAS): Network.train samples/s of the recipes,
      the bare matmul rate (benchmarks/native.py's matmul_gflops, plus np.dot of the recipe's
      first-layer shape), the seed's full-batch iteration;
@@ -39,8 +39,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import native  # noqa: E402  (benchmarks/native.py)
 import throughput as tp  # noqa: E402
-from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, wait_until  # noqa: E402  (tests/e2e/e2e_helpers.py)
+from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, site_builder, wait_until  # noqa: E402  (tests/e2e/e2e_helpers.py)
 from pynet import data  # noqa: E402
+from pynet.settings import PRESETS  # noqa: E402
 
 NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 5}
 
@@ -58,15 +59,8 @@ def med(xs):
 
 
 def fast_preset(dist):
-    """The page's Fast preset, read from the built app.js (the page may change it)."""
-    preset = {"hidden": "128", "optimizer": "adam", "learning_rate": "0.003", "batch_size": "128"}
-    try:
-        text = (dist / "app.js").read_text()
-        block = re.search(r"fast:\s*\{(.*?)\}", text, re.S).group(1)
-        preset.update(dict(re.findall(r"(\w+):\s*'([^']*)'", block)))
-    except (OSError, AttributeError):
-        pass
-    return preset
+    """The page's Fast preset (pynet/settings.py), its values as the form shows them."""
+    return {k: str(v) for k, v in PRESETS["fast"].items()}
 
 
 def recipes(dist):
@@ -388,8 +382,6 @@ def run_pyodide_in_chromium(browser, dist, recs, in_worker=False):
     """The Node measurements again, in a blank Chromium page (Chromium's V8): on its main thread,
     or (in_worker) in a dedicated Web Worker of it, like the site's training. The wasm bare rate
     there is what the page's samples/s is set against, since V8 versions differ from Node's."""
-    import importlib.util
-
     tmp = Path(tempfile.mkdtemp(prefix="pynet-bench-page-"))
     try:
         for name in ("pyodide", "wheels", "data"):
@@ -398,9 +390,7 @@ def run_pyodide_in_chromium(browser, dist, recs, in_worker=False):
         (tmp / "measure.mjs").write_text(MEASURE_MJS)
         (tmp / "measure_worker.mjs").write_text(WORKER_MJS)
         (tmp / "index.html").write_text("<!doctype html><title>pynet bench</title>")
-        spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-        site = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(site)
+        site = site_builder()
         server = site.serve_in_thread(dist=tmp, port=0, base="/bench/", quiet=True)
         context = browser.new_context()
         try:
@@ -418,11 +408,7 @@ def run_pyodide_in_chromium(browser, dist, recs, in_worker=False):
 
 def run_browser(dist, recs, quick):
     from playwright.sync_api import sync_playwright
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-    site = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(site)
+    site = site_builder()
     server = site.serve_in_thread(dist=dist, port=0, base="/pynet/", quiet=True)
     out = {}
     try:
@@ -622,12 +608,7 @@ def main():
     m = machine()
     log(f"load average at start: {m['load']}")
     if not args.no_build:
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-        site = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(site)
-        site.build(args.dist)
+        site_builder().build(args.dist)
     recs = recipes(args.dist)
     log("native (OpenBLAS threads: its default, then 1)")
     nat = native_subprocess(args.dist, {})

@@ -22,20 +22,15 @@ import numpy as np
 
 from . import serialize
 from .data import load_npz
-from .model import HIDDEN_ACTIVATIONS, Network, ShardedRun, TrainConfig, training_bytes
+from .errors import SettingError
+from .model import HIDDEN_ACTIVATIONS, Network, training_bytes
+from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
+from .settings import (MAX_EPOCHS, MAX_FULL_BATCH, MAX_HIDDEN_LAYERS, MAX_MODEL_BYTES, MAX_MODEL_LAYERS,
+                       MAX_SHOWN_UNITS, MAX_WIDTH, N_CLASSES, N_INPUTS)
 
-N_INPUTS, N_CLASSES = 784, 10
-MAX_HIDDEN_LAYERS = 4  # in a network trained here
-MAX_MODEL_LAYERS = 16  # in a model file loaded here (each hidden layer is drawn on the page)
-MAX_WIDTH = 1024
-MAX_FULL_BATCH = 10_000
-MAX_EPOCHS = 100_000
-MAX_SHOWN_UNITS = 256  # activations sent to the page per hidden layer
-MAX_MODEL_UNPACKED = 64 * 2**20  # an uploaded model may unpack to at most this many bytes
-BROWSER_MEMORY = 2 * 2**30  # what a wasm32 page can address, in practice
-EVAL_MACS = 60e6  # multiply-adds per evaluation chunk: ~30-60 ms in the browser
+EVAL_MACS = 60e6  # multiply-adds per evaluation slice: a slice stays within a step's time budget
 
 _state = {
     "model": None,        # Network used for predictions
@@ -44,6 +39,7 @@ _state = {
     "datasets": {},       # name -> {split: (images (m, 784) uint8, labels (m,) uint8)}
     "run": None,          # the training run in progress, see start_training
     "last_eval": None,    # (dataset name, predictions, probabilities max) of the current model on test
+    "offer": None,        # a trained model the user may take instead of the current one, see _finish
 }
 
 
@@ -97,7 +93,7 @@ def load_default_model(data):
 def load_model(data, name="uploaded"):
     """Load a model file (uploaded or saved in the browser); refused with ValueError (the
     current model kept) if invalid."""
-    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_UNPACKED,
+    net = serialize.from_bytes(_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_BYTES,
                                max_layers=MAX_MODEL_LAYERS)
     return _set_model(net, str(name)[:40])
 
@@ -212,11 +208,11 @@ def _whole(config, key, low, high, label):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{label} must be a whole number, got {value!r}") from None
+        raise SettingError(key, f"{label} must be a whole number, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(number) or number != int(number):
-        raise ValueError(f"{label} must be a whole number, got {value!r}")
+        raise SettingError(key, f"{label} must be a whole number, got {value!r}")
     if not low <= number <= high:
-        raise ValueError(f"{label} must be between {low:,} and {high:,}, got {int(number):,}")
+        raise SettingError(key, f"{label} must be between {low:,} and {high:,}, got {int(number):,}")
     return int(number)
 
 
@@ -228,26 +224,26 @@ def parse_hidden(text):
         text = str(text).strip()
         parts = [p.strip() for p in text.replace(";", ",").split(",")] if text else []
     if not parts or parts == [""]:
-        raise ValueError("hidden layers: give at least one layer size, such as 128 or 128, 64")
+        raise SettingError("hidden", "hidden layers: give at least one layer size, such as 128 or 128, 64")
     if len(parts) > MAX_HIDDEN_LAYERS:
-        raise ValueError(f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers, got {len(parts)}")
+        raise SettingError("hidden", f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers, got {len(parts)}")
     sizes = []
     for p in parts:
         try:
             v = float(p)
         except (TypeError, ValueError):
-            raise ValueError(f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
+            raise SettingError("hidden", f"hidden layers: {p!r} is not a number; write sizes like 128 or 128, 64") from None
         if not math.isfinite(v) or v != int(v):
-            raise ValueError(f"hidden layers: {p!r} is not a whole number")
+            raise SettingError("hidden", f"hidden layers: {p!r} is not a whole number")
         if v > MAX_WIDTH:
-            raise ValueError(f"hidden layers: a layer of {int(v):,} units would need about "
+            raise SettingError("hidden", f"hidden layers: a layer of {int(v):,} units would need about "
                              f"{_memory_estimate_mb(int(v)):,} MB of memory for its weights and their training "
                              f"state, more than this page can use; each size must be between 1 and {MAX_WIDTH}")
         if v < 1:
-            raise ValueError(f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
+            raise SettingError("hidden", f"hidden layers: each size must be between 1 and {MAX_WIDTH}, got {p}")
         sizes.append(int(v))
     if not isinstance(text, (list, tuple)) and len(sizes) >= 3 and sizes[0] == N_INPUTS and sizes[-1] == N_CLASSES:
-        raise ValueError(f"hidden layers: give only the hidden sizes, such as {', '.join(map(str, sizes[1:-1]))}; "
+        raise SettingError("hidden", f"hidden layers: give only the hidden sizes, such as {', '.join(map(str, sizes[1:-1]))}; "
                          f"the input ({N_INPUTS}) and output ({N_CLASSES}) layers are added for you")
     return sizes
 
@@ -272,34 +268,34 @@ def check_config(config):
     if "dimensions" in config:
         dims = list(config["dimensions"])
         if len(dims) < 3 or dims[0] != N_INPUTS or dims[-1] != N_CLASSES:
-            raise ValueError(f"dimensions must start with {N_INPUTS} and end with {N_CLASSES}, got {dims}")
+            raise SettingError("hidden", f"dimensions must start with {N_INPUTS} and end with {N_CLASSES}, got {dims}")
         hidden = parse_hidden(dims[1:-1])
     else:
         hidden = parse_hidden(config.get("hidden", "128"))
     dims = [N_INPUTS] + hidden + [N_CLASSES]
     activation = config.get("activation", "relu")
     if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {activation!r}")
+        raise SettingError("activation", f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {activation!r}")
     optimizer = config.get("optimizer", "adam")
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        raise SettingError("optimizer", f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     lr = config.get("learning_rate", 0.001)
     try:
         lr_value = float(lr)
     except (TypeError, ValueError):
-        raise ValueError(f"learning rate must be a number, got {lr!r}") from None
+        raise SettingError("learning_rate", f"learning rate must be a number, got {lr!r}") from None
     if not math.isfinite(lr_value) or not 0 < lr_value <= 100:
-        raise ValueError(f"learning rate must be a number above 0 and at most 100, got {lr!r}")
+        raise SettingError("learning_rate", f"learning rate must be a number above 0 and at most 100, got {lr!r}")
     dataset = config.get("dataset", "small")
     if dataset not in ("small", "full"):
-        raise ValueError(f"data set must be 'small' or 'full', got {dataset!r}")
+        raise SettingError("dataset", f"data set must be 'small' or 'full', got {dataset!r}")
     n_train = _dataset(dataset)["train"][1].shape[0]
     train_size = _whole(config, "train_size", 1, n_train, "training-set size") if "train_size" in config else n_train
     epochs = _whole(config, "epochs", 1, MAX_EPOCHS, "epochs") if "epochs" in config else 2
     batch_size = _whole(config, "batch_size", 0, n_train, "batch size") if "batch_size" in config else 128
     if batch_size == 0 or batch_size >= train_size:
         if train_size > MAX_FULL_BATCH:
-            raise ValueError(f"full-batch training (batch size 0) is limited to {MAX_FULL_BATCH:,} images in the "
+            raise SettingError("batch_size", f"full-batch training (batch size 0) is limited to {MAX_FULL_BATCH:,} images in the "
                              f"browser; choose a batch size such as 128")
     seed = _whole(config, "seed", 0, 2**32 - 1, "seed") if "seed" in config else 0
     eval_every = _whole(config, "eval_every", 1, MAX_EPOCHS, "evaluate every") if "eval_every" in config else 1
@@ -320,15 +316,18 @@ def start_training(config):
     images, labels = d["train"]
     X, y = images[:train_size].T, labels[:train_size]
     net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
-    # Test evaluation is done here, chunk by chunk, between batches (not inside the generator).
-    gen = net.train(X, y, tc)
+    # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
+    trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
+                      eval_chunk=_eval_chunk_size(dims))
+    gen = trainer.run()
     start = next(gen)
     batches = start["batches"]
+    _state["offer"] = None  # a new run: an offer left untaken goes
     _state["run"] = {
-        "net": net, "gen": gen, "config": tc, "dataset": dataset, "train_size": train_size,
+        "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
-        "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
-        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+        "step": 0, "epoch": 0, "evaluating": False, "done": None,
+        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict()}
@@ -339,43 +338,36 @@ def _eval_chunk_size(dims):
     return max(100, int(EVAL_MACS / macs))
 
 
+def _eval_set(d, split):
+    """(X (784, m), labels) of a split of a loaded data set, or None where it has none."""
+    if split not in d:
+        return None
+    images, labels = d[split]
+    return images.T, labels
+
+
 def _begin_eval(run, event):
-    """Start evaluating the epoch's network: the validation split when the data set has one
-    (the full data set), then the test split, one chunk per call of _continue_eval."""
-    splits = [split for split in ("validation", "test") if split in _dataset(run["dataset"])]
-    run["pending_eval"] = {"event": event, "splits": splits, "chunk": _eval_chunk_size(run["dims"])}
-    _next_split(run["pending_eval"], run)
-
-
-def _next_split(ev, run):
-    labels = _dataset(run["dataset"])[ev["splits"][0]][1]
-    ev.update(pos=0, loss=0.0, pred=np.empty(labels.shape[0], np.int64), conf=np.empty(labels.shape[0], np.float32))
+    """Data-parallel runs: start evaluating the epoch's network on the validation split (the
+    full data set has one), then the test split, one slice per call of _continue_eval."""
+    d = _dataset(run["dataset"])
+    sets = [(name, _eval_set(d, name)) for name in ("validation", "test") if name in d]
+    run["pending_eval"] = {"event": event, "evals": [(name, Evaluation(run["net"], X, labels, _eval_chunk_size(run["dims"])))
+                                                     for name, (X, labels) in sets]}
 
 
 def _continue_eval(run):
-    """Evaluate one chunk; return the completed epoch event when every split is done."""
-    ev = run["pending_eval"]
-    split = ev["splits"][0]
-    images, labels = _dataset(run["dataset"])[split]
-    i, j = ev["pos"], min(ev["pos"] + ev["chunk"], labels.shape[0])
-    P = run["net"].forward(images[i:j].T)
-    ev["pred"][i:j] = P.argmax(axis=0)
-    ev["conf"][i:j] = P.max(axis=0)
-    p = P[labels[i:j], np.arange(j - i)]
-    ev["loss"] += float(-np.log(np.maximum(p, np.finfo(P.dtype).tiny)).sum())
-    ev["pos"] = j
-    if j < labels.shape[0]:
+    """Evaluate one slice; return the completed epoch event when every split is done."""
+    pending = run["pending_eval"]
+    name, ev = pending["evals"][0]
+    if not ev.step():
         return None
-    event = ev["event"]
-    m = labels.shape[0]
-    key = "val" if split == "validation" else "test"
-    event[key + "_acc"] = float(np.count_nonzero(ev["pred"] == labels) / m)
-    event[key + "_loss"] = ev["loss"] / m
-    if split == "test":
-        run["test_eval"] = (run["dataset"], ev["pred"], ev["conf"])
-    ev["splits"].pop(0)
-    if ev["splits"]:
-        _next_split(ev, run)
+    event = pending["event"]
+    key = "val" if name == "validation" else "test"
+    event[key + "_acc"], event[key + "_loss"] = ev.accuracy, ev.loss
+    if name == "test":
+        run["test_eval"] = (run["dataset"], ev.predictions, ev.confidence)
+    pending["evals"].pop(0)
+    if pending["evals"]:
         return None
     run["pending_eval"] = None
     return event
@@ -387,32 +379,66 @@ def _epoch_out(run, event):
         e[k] = _finite(e[k]) if e[k] is not None else None
     e["step"] = run["step"]
     run["last_epoch"] = e
-    if e["test_acc"] is not None:
-        run["best_test"] = e["test_acc"]
     return e
 
 
 def _finish(run, done):
-    """End of a run: its network becomes the current model."""
-    net = run["net"]
+    """End of a run; returns the current model's info.
+
+    A completed run's network becomes the current model, unless the model in use changed during
+    the run (an upload, a restore, the default again). Then, as for a stopped run or one that
+    diverged after an epoch had finished, the network is only offered (``use_offered``): the
+    model in use stays until the user takes the other one.
+    """
+    _state["run"] = None
+    run["done"] = done
     last = run["last_epoch"] or {}
     if done["reason"] == "diverged" and not last:
         # diverged before its first epoch ended: nothing good was learned, keep the previous model
-        done["message"] = done["message"].split("; the model of the last good epoch")[0] + \
-            "; no epoch finished, so the previous model is still in use"
-        run["done"] = done
-        _state["run"] = None
+        done["message"] = (f"{done['cause']} {done['where']}: the learning rate {run['config'].learning_rate:g} "
+                           f"is too high; no epoch finished, so the previous model is still in use")
         return model_info()
+    # the accuracy of the network as it is: none after batches that no evaluation has seen
+    evaluated = last.get("step") == run["step"] and done["reason"] != "diverged"
+    test_acc = last.get("test_acc") if evaluated else None
+    net = run["net"]
     net.metadata = {"name": "trained", "dimensions": run["dims"], "hidden_activation": run["activation"],
                     "config": run["config"].to_dict(), "dataset": run["dataset"], "train_size": run["train_size"],
-                    "epochs_run": last.get("epoch", 0), "test_acc": run.get("best_test"), "end": done["reason"]}
-    info = _set_model(net, "trained")
-    te = run.get("test_eval")
-    if te is not None and done["reason"] != "diverged" and last.get("test_acc") is not None:
-        _state["last_eval"] = te
-    run["done"] = done
-    _state["run"] = None
+                    "epochs_run": last.get("epoch", 0), "steps_run": run["step"], "test_acc": test_acc,
+                    "end": done["reason"]}
+    test_eval = run.get("test_eval") if test_acc is not None else None
+    if done["reason"] in ("completed", "early_stop") and _state["model"] is run["base"]:
+        info = _set_model(net, "trained")
+        _state["last_eval"] = test_eval
+        return info
+    info = _describe(net, "trained")
+    info.update(reason=done["reason"], epochs_run=last.get("epoch", 0), steps_run=run["step"])
+    _state["offer"] = {"net": net, "info": info, "last_eval": test_eval}
+    return model_info()
+
+
+def offer_info():
+    """The trained model on offer (see _finish): its info, with the run's end ('reason'),
+    epochs_run and steps_run; None when there is none."""
+    offer = _state["offer"]
+    return None if offer is None else dict(offer["info"])
+
+
+def use_offered():
+    """Make the model on offer the current one; returns its info."""
+    offer = _state["offer"]
+    if offer is None:
+        raise ValueError("no trained model is waiting to be used")
+    info = _set_model(offer["net"], "trained")
+    _state["last_eval"] = offer["last_eval"]
+    _state["offer"] = None
     return info
+
+
+def discard_offer():
+    """Keep the current model and drop the one on offer; returns the current model's info."""
+    _state["offer"] = None
+    return model_info()
 
 
 def step(budget_ms=60):
@@ -436,36 +462,30 @@ def _step(budget_ms):
     losses, epochs, done = [], [], None
     tc = run["config"]
     while True:
-        if run["pending_eval"] is not None:
-            event = _continue_eval(run)
-            if event is not None:
-                epochs.append(_epoch_out(run, event))
-        else:
-            event = next(run["gen"], None)
-            if event is None:
-                event = {"type": "done", "reason": "completed", "message": "training completed"}
-            kind = event["type"]
-            if kind == "batch":
-                run["step"] = event["step"]
-                run["epoch"] = event["epoch"]
-                run["samples_per_s"] = event["samples_per_s"]
-                losses.append([event["step"], _finite(event["loss"])])
-            elif kind == "epoch":
-                run["samples_per_s"] = event["samples_per_s"]
-                if event["epoch"] % tc.eval_every == 0 or event["epoch"] == tc.epochs:
-                    _begin_eval(run, event)
-                else:
-                    epochs.append(_epoch_out(run, event))
-            elif kind == "done":
-                info = _finish(run, event)
-                done = {"reason": event["reason"], "message": event["message"], "model": info}
+        event = next(run["gen"])  # the run's last event is 'done', after which it is dropped
+        kind = event["type"]
+        run["evaluating"] = kind == "evaluating"
+        if kind == "batch":
+            run["step"] = event["step"]
+            run["epoch"] = event["epoch"]
+            run["samples_per_s"] = event["samples_per_s"]
+            losses.append([event["step"], _finite(event["loss"])])
+        elif kind == "epoch":
+            run["samples_per_s"] = event["samples_per_s"]
+            test = run["trainer"].evaluations.get("test")
+            if event["test_acc"] is not None and test is not None:
+                run["test_eval"] = (run["dataset"], test.predictions, test.confidence)
+            epochs.append(_epoch_out(run, event))
+        elif kind == "done":
+            info = _finish(run, event)
+            done = {"reason": event["reason"], "message": event["message"], "model": info, "offer": offer_info()}
         if done is not None or time.perf_counter() >= deadline:
             break
     return {"losses": losses, "epochs": epochs, "done": done, "step": run["step"],
             "total_steps": run["total_steps"], "epoch": run["epoch"], "epochs_total": tc.epochs,
             "batches": run["batches"], "samples_per_s": run["samples_per_s"],
             "elapsed_s": time.perf_counter() - run["started"],
-            "evaluating": run["pending_eval"] is not None and done is None}
+            "evaluating": run["evaluating"] and done is None}
 
 
 def warm_up(budget_ms=50):
@@ -503,9 +523,8 @@ def warm_up_done():
 
 
 def stop_training():
-    """Stop the run in progress; the model trained so far (its last good epoch) becomes current.
-
-    Returns {'model': info, 'stopped': bool}.
+    """Stop the run in progress; the model trained so far is offered (see _finish), the model in
+    use stays. Returns {'model': the current model's info, 'offer': the offer's, 'stopped': bool}.
     """
     run = _state["run"]
     if run is None:
@@ -516,9 +535,8 @@ def stop_training():
     if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
         _state["run"] = None
         return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
-    run["test_eval"] = None
     info = _finish(run, {"reason": "stopped", "message": "stopped"})
-    return {"model": info, "stopped": True}
+    return {"model": info, "offer": offer_info(), "stopped": True}
 
 
 def training():
@@ -540,11 +558,12 @@ def parallel_start(config, rank, world):
     images, labels = _dataset(dataset)["train"]
     net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
     shard = ShardedRun(net, images[:train_size].T, labels[:train_size], tc, rank=int(rank), world=int(world))
+    _state["offer"] = None  # a new run: an offer left untaken goes
     _state["run"] = {
         "net": net, "shard": shard, "gen": None, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": shard.batches, "total_steps": shard.batches * tc.epochs,
         "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
-        "samples_per_s": 0.0, "last_epoch": None, "best_test": None,
+        "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": shard.batches, "total_steps": shard.batches * tc.epochs, "config": tc.to_dict(),
@@ -581,7 +600,8 @@ def parallel_apply(mean, batch_loss):
         return event
     done = dict(event)
     model = _finish(run, done) if run["shard"].rank == 0 else None  # _finish may reword the message
-    return {"type": "done", "reason": done["reason"], "message": done["message"], "model": model}
+    return {"type": "done", "reason": done["reason"], "message": done["message"], "model": model,
+            "offer": offer_info()}
 
 
 def parallel_eval(epoch_event, budget_ms=60):
@@ -609,17 +629,15 @@ def parallel_epoch(epoch_event):
 
 
 def parallel_finish(reason="completed"):
-    """End this worker's part of the run. On rank 0 its network becomes the current model
-    (as after step() or stop_training()); returns {'model': info or None}."""
+    """End this worker's part of the run. On rank 0 the run ends as after step() or
+    stop_training(); returns {'model': the current model's info or None, 'offer': see _finish}."""
     run = _state["run"]
     if run is None or "shard" not in run:
         return {"model": model_info() if _state["model"] is not None else None}
     if run["shard"].rank != 0:
         _state["run"] = None
         return {"model": None}
-    if reason == "stopped":
-        run["test_eval"] = None
-    return {"model": _finish(run, {"reason": reason, "message": reason})}
+    return {"model": _finish(run, {"reason": reason, "message": reason}), "offer": offer_info()}
 
 
 # ---- analysis -------------------------------------------------------------------------------
@@ -686,3 +704,29 @@ def use_default_model():
     if _state["default"] is None:
         raise ValueError("the default model is not loaded")
     return _set_model(_state["default"], "default")
+
+
+# ---- the worker's one way in ----------------------------------------------------------------
+
+_CALLS = {f.__name__: f for f in (
+    cell_images, dataset_summary, discard_offer, first_layer, has_dataset, load_dataset, load_default_model,
+    load_model, misclassified, model_info, offer_info, parallel_apply, parallel_epoch, parallel_eval,
+    parallel_finish, parallel_grad, parallel_start, predict, samples, save_model, start_training, step,
+    stop_training, use_default_model, use_offered, warm_up, warm_up_done)}
+
+
+def handle(name, *args):
+    """Call the bridge function `name` with args; a refusal comes back as data, never as text
+    to be parsed: {'value': its result} or {'error': {'message': one sentence for a person,
+    'field': the setting it is about (SettingError) or None}}. Any other exception is a bug and
+    propagates, with its traceback."""
+    try:
+        return {"value": _CALLS[name](*args)}
+    except ValueError as e:
+        return {"error": {"message": _sentence(e), "field": getattr(e, "field", None)}}
+
+
+def _sentence(error):
+    """A refusal's message as one line of reasonable length (NumPy's own texts can be long)."""
+    text = " ".join(str(error).split()) or error.__class__.__name__
+    return text if len(text) <= 300 else text[:297] + "..."

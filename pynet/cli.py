@@ -15,10 +15,8 @@ from pathlib import Path
 from . import core, data, serialize
 from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig, training_bytes
 from .optim import OPTIMIZERS, SCHEDULES
+from .settings import CLI_DEFAULT, N_CLASSES, N_INPUTS, SEED_RECIPE
 
-# The default recipe: >= 98% test accuracy on the full 50,000 images (see benchmarks/).
-DEFAULTS = {"dims": "784,512,10", "optimizer": "adam", "lr": 0.0015, "epochs": 15, "batch_size": 128,
-            "schedule": "cosine", "l2": 1e-4}
 
 
 class CliError(Exception):
@@ -34,8 +32,8 @@ def parse_dims(text):
         dims = core.check_dimensions(dims)
     except ValueError as e:
         raise CliError(f"--dims: {e}") from None
-    if dims[0] != 784 or dims[-1] != 10:
-        raise CliError(f"--dims must start with 784 (MNIST pixels) and end with 10 (digits), got {text}")
+    if dims[0] != N_INPUTS or dims[-1] != N_CLASSES:
+        raise CliError(f"--dims must start with {N_INPUTS} (MNIST pixels) and end with {N_CLASSES} (digits), got {text}")
     return dims
 
 
@@ -102,13 +100,13 @@ def cmd_train(args):
     check_memory(dims, args.dtype, config.batch_size)
     if args.out:
         check_out_path(args.out)
-    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype)
+    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype, dropout=args.dropout)
     (xtr, ytr), (xva, yva), (xte, yte) = data.load_data(args.data)
     if args.train_size is not None:
         if not 1 <= args.train_size <= len(ytr):
             raise CliError(f"--train-size must be between 1 and {len(ytr)}, got {args.train_size}")
         xtr, ytr = xtr[: args.train_size], ytr[: args.train_size]
-    metadata = {"config": config.to_dict(), "train_size": len(ytr), "trained_with": "pynet train"}
+    metadata = {"config": config.to_dict(), "dropout": net.dropout, "train_size": len(ytr), "trained_with": "pynet train"}
     bar = ProgressBar(enabled=not args.quiet)
     total_steps = None
     done = None
@@ -153,8 +151,8 @@ def cmd_train(args):
         return 130
     bar.close()
     if done["reason"] == "diverged" and done["epochs_run"] == 0:
-        print(f"pynet: {done['message'].split(';')[0]}; no epoch finished, so nothing was saved; "
-              f"try a lower --lr", file=sys.stderr)
+        print(f"pynet: {done['cause']} {done['where']}: the learning rate {config.learning_rate:g} is too high; "
+              f"no epoch finished, so nothing was saved; try a lower --lr", file=sys.stderr)
         return 1
     result = net.evaluate(xte.T, yte)
     print(f"{done['message']}; test accuracy {result['accuracy']:.4f}", file=sys.stderr)
@@ -172,7 +170,7 @@ def _acc(value):
 
 def cmd_evaluate(args):
     try:
-        net = serialize.load(args.model, expect_io=(784, 10))
+        net = serialize.load(args.model, expect_io=(N_INPUTS, N_CLASSES))
     except OSError as e:
         raise CliError(f"cannot read {args.model}: {e.strerror}") from None
     except ValueError as e:
@@ -191,7 +189,8 @@ def cmd_seed(args):
     train_x, train_y, test_x, test_y = data.data_wrapper(args.data)
     X, Y = train_x[:, : args.train_size], train_y[:, : args.train_size]
     start = time.perf_counter()
-    parameters = L_layer_model(X, Y, [784, 45, 10], learning_rate=0.0075, num_iterations=args.iterations,
+    dims = [N_INPUTS, int(SEED_RECIPE["hidden"]), N_CLASSES]
+    parameters = L_layer_model(X, Y, dims, learning_rate=SEED_RECIPE["learning_rate"], num_iterations=args.iterations,
                                     print_loss=True)
     elapsed = time.perf_counter() - start
     train_acc = core.accuracy(core.predict(X, Y, parameters), Y)
@@ -219,16 +218,19 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a network on MNIST (default: >= 98%% test accuracy)")
-    t.add_argument("--dims", default=DEFAULTS["dims"], help="layer sizes, e.g. 784,128,10 (default %(default)s)")
+    t.add_argument("--dims", default=",".join(map(str, CLI_DEFAULT["dims"])),
+                   help="layer sizes, e.g. 784,128,10 (default %(default)s)")
     t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="hidden activation")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"])
-    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default %(default)s)")
-    t.add_argument("--schedule", choices=SCHEDULES, default=DEFAULTS["schedule"])
-    t.add_argument("--l2", type=float, default=DEFAULTS["l2"], help="L2 weight decay (default %(default)s)")
-    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="0 = full batch")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=CLI_DEFAULT["optimizer"])
+    t.add_argument("--lr", type=float, default=CLI_DEFAULT["learning_rate"], help="learning rate (default %(default)s)")
+    t.add_argument("--schedule", choices=SCHEDULES, default=CLI_DEFAULT["schedule"])
+    t.add_argument("--l2", type=float, default=CLI_DEFAULT["l2"], help="L2 weight decay (default %(default)s)")
+    t.add_argument("--epochs", type=int, default=CLI_DEFAULT["epochs"])
+    t.add_argument("--batch-size", type=int, default=CLI_DEFAULT["batch_size"], help="0 = full batch")
     t.add_argument("--train-size", type=int, default=None, help="use the first N training images")
     t.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
+    t.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout rate after each hidden layer while training (default 0: none)")
     t.add_argument("--patience", type=int, default=0, help="early stop after N epochs without validation gain")
     t.add_argument("--dtype", choices=DTYPES, default="float32")
     t.add_argument("--out", help="save the model to this .npz file")
@@ -243,8 +245,8 @@ def build_parser():
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("seed", help="the seed's exact recipe: [784,45,10], lr 0.0075, 2000 GD iterations on 5,000 images")
-    s.add_argument("--iterations", type=int, default=2000)
-    s.add_argument("--train-size", type=int, default=5000)
+    s.add_argument("--iterations", type=int, default=SEED_RECIPE["epochs"])
+    s.add_argument("--train-size", type=int, default=SEED_RECIPE["train_size"])
     s.add_argument("--out", help="save the model to this .npz file")
     s.add_argument("--data", help="path to mnist.pkl.gz")
     s.set_defaults(func=cmd_seed)

@@ -20,9 +20,9 @@ import numpy as np
 
 ACTIVATIONS = ("sigmoid", "relu", "softmax")
 
-# Pyodide's NumPy has no BLAS: there np.dot runs naive loops (~1.8 GFLOPS in wasm) while
-# einsum's kernels reach 2.3-3.7 GFLOPS on the same operands (benchmarks/wasm_kernels.mjs).
-# Natively np.dot uses BLAS and stays; only the summation order differs.
+# Pyodide's NumPy has no BLAS: there np.dot runs naive loops while einsum's kernels run the same
+# products faster (benchmarks/wasm_kernels_results.md). Natively np.dot uses BLAS and stays; only
+# the summation order differs.
 _NO_BLAS = sys.platform == "emscripten"
 # einsum counts its iteration space (rows x inner x columns) in a C ssize_t: in 32-bit
 # WebAssembly a product past 2**31 - 1 fails with "iterator is too large". Larger products

@@ -40,6 +40,10 @@ NPZ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError, zlib.
 MAX_DATA_BYTES = 1 << 30  # a data file may unpack to at most this (the full MNIST file: 55 MiB)
 
 
+class Refused(ValueError):
+    """A file pynet will not read; the message says what it is not and why."""
+
+
 def check_npz_archive(data, limit, what):
     """Refuse, before NumPy allocates anything, an .npz archive that is not safe to np.load.
 
@@ -50,7 +54,7 @@ def check_npz_archive(data, limit, what):
     allocates the claimed shape before reading); arrays of Python objects (pickles).
     """
     def refuse(why):
-        raise ValueError(f"not {what}: {why}")
+        raise Refused(f"not {what}: {why}")
 
     def size(n):
         return f"{n / 2**20:,.0f} MiB"
@@ -80,9 +84,9 @@ def check_npz_archive(data, limit, what):
                 if claimed > info.file_size:
                     refuse(f"the entry {info.filename!r} claims {claimed / 2**20:,.1f} MiB of data "
                            f"but holds {info.file_size:,} bytes")
+    except Refused:
+        raise
     except ValueError as e:
-        if str(e).startswith(f"not {what}:"):
-            raise
         refuse(str(e))
     except (*NPZ_ERRORS, TypeError) as e:  # (a ValueError went through the clause above)
         refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")

@@ -1,11 +1,12 @@
 """Numerical gradient checks: central finite differences against the analytic backward pass.
 
-Used by the tests for every activation and for whole L-layer networks; run it in float64.
+Used by the tests for every activation, every layer and whole networks; run it in float64.
 """
 
 import numpy as np
 
 from . import core
+from .layers import INFERENCE
 
 
 def numerical_gradient(f, x, eps=1e-6):
@@ -47,6 +48,25 @@ def gradient_check(parameters, X, Y, hidden_activation="relu", eps=1e-6):
 
     return {name: relative_error(gradients["d" + name], numerical_gradient(loss, p, eps))
             for name, p in parameters.items()}
+
+
+def network_check(net, X, Y, mode=None, eps=1e-6):
+    """Compare a Network's layer-stack backward with finite differences of its loss.
+
+    net: a float64 Network; X (n_0, m); Y one-hot (n_L, m). mode: a callable returning the
+    layers.Mode of each forward pass (e.g. training with a generator of a fixed seed, so that
+    dropout draws the same mask every time); default inference.
+    Returns: dict name -> relative error, as gradient_check.
+    """
+    mode = mode or (lambda: INFERENCE)
+    HL, memories = net._forward(X, mode())
+    gradients = net._backward(HL, Y, memories)
+
+    def loss():
+        return core.compute_loss(net._forward(X, mode())[0], Y)
+
+    return {name: relative_error(gradients["d" + name], numerical_gradient(loss, p, eps))
+            for name, p in net.parameters.items()}
 
 
 def activation_check(activation, Z, dH, eps=1e-6):

@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from .core import check_dimensions
-from .data import NPZ_ERRORS, check_npz_archive
+from .data import NPZ_ERRORS, Refused, check_npz_archive
 from .model import HIDDEN_ACTIVATIONS, Network
 
 FORMAT = "pynet-model"
@@ -91,7 +91,7 @@ def _nesting(text):
 
 
 def _refuse(why):
-    raise ValueError(f"not a valid pynet model file: {why}")
+    raise Refused(f"not a valid pynet model file: {why}")
 
 
 def from_bytes(data, expect_io=None, max_bytes=None, max_layers=None):
@@ -111,9 +111,9 @@ def from_bytes(data, expect_io=None, max_bytes=None, max_layers=None):
         raw = sorted(name for name, a in arrays.items() if not isinstance(a, np.ndarray))
         if raw:  # np.load gives members not named *.npy as raw bytes
             _refuse(f"entries {raw} are not .npy arrays")
+    except Refused:
+        raise
     except ValueError as e:
-        if str(e).startswith("not a valid pynet model file"):
-            raise
         _refuse(str(e))
     except NPZ_ERRORS as e:
         _refuse(f"it is not a readable .npz archive ({e.__class__.__name__}: {e})")

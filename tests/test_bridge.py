@@ -150,15 +150,18 @@ def test_diverging_run_keeps_a_finite_model(worker):
 
 
 def test_stop_keeps_what_was_trained(worker, mnist_raw):
-    """Stopping mid-run makes the network of the last batch current: exactly the parameters a
-    native run of the same settings has after the same number of batches, and its predictions."""
+    """Stopping mid-run offers the network of the last batch; taken, it is exactly the parameters
+    a native run of the same settings has after the same number of batches, and its predictions."""
     config = {"hidden": "24", "epochs": 50, "batch_size": 32, "train_size": 2000, "seed": 4}
     worker.start_training(config)
     steps = worker.step(30)["step"]
     assert steps >= 1
     result = worker.stop_training()
-    assert result["stopped"] and result["model"]["dimensions"] == [784, 24, 10]
-    assert result["model"]["name"] == "trained"
+    # what was trained is offered; the model in use stays until it is taken
+    assert result["stopped"] and result["offer"]["dimensions"] == [784, 24, 10]
+    assert result["model"]["name"] == "default"
+    assert worker.use_offered()["dimensions"] == [784, 24, 10]
+    assert worker.model_info()["name"] == "trained"
     assert not worker.training()
     with pytest.raises(ValueError, match="no training run"):
         worker.step(10)
@@ -176,7 +179,8 @@ def test_stop_keeps_what_was_trained(worker, mnist_raw):
 def test_stop_before_any_batch_keeps_the_initial_network(worker):
     worker.start_training({"hidden": "8", "epochs": 1, "seed": 9})
     result = worker.stop_training()
-    assert result["stopped"] and result["model"]["dimensions"] == [784, 8, 10]
+    assert result["stopped"] and result["offer"]["dimensions"] == [784, 8, 10]
+    worker.use_offered()
     assert_same_parameters(current_parameters(worker), Network([784, 8, 10], seed=9, dtype="float32").parameters)
     meta = serialize.from_bytes(worker.save_model()).metadata
     assert (meta["epochs_run"], meta["end"], meta["test_acc"]) == (0, "stopped", None)
@@ -400,7 +404,10 @@ def test_divergence_in_step_restores_the_last_good_epoch_exactly(worker, mnist_r
     done = run_to_end(worker)[-1]["done"]
     assert done["reason"] == "diverged"
     assert "became nan at epoch 2" in done["message"] and "last good epoch was kept" in done["message"]
-    assert done["model"]["name"] == "trained" and done["model"]["dimensions"] == [784, 16, 10]
+    # the last good epoch is offered; the model in use stays until it is taken
+    assert done["model"]["name"] == "default" and done["offer"]["dimensions"] == [784, 16, 10]
+    assert done["offer"]["reason"] == "diverged" and done["offer"]["test_acc"] is None
+    worker.use_offered()
     reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
     assert_same_parameters(current_parameters(worker), reference.parameters)
     assert worker._state["model"].metadata["end"] == "diverged"
@@ -446,7 +453,9 @@ def test_divergence_in_parallel_apply_restores_the_last_good_epoch_exactly(worke
         assert event["type"] == "done" and event["reason"] == "diverged"
         assert "became nan at epoch 2, batch 2" in event["message"]
         assert_same_parameters(ranks.net(r).parameters, good[r])
-    assert events[0]["model"]["name"] == "trained" and events[1]["model"] is None
+    assert events[0]["model"]["name"] == "default" and events[1]["model"] is None
+    assert events[0]["offer"]["reason"] == "diverged"
+    worker.use_offered()
     assert_same_parameters(current_parameters(worker), good[0])
     # and that epoch is the single-worker run's first epoch (up to float32 rounding)
     reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
@@ -470,6 +479,7 @@ def test_parameters_gone_non_finite_at_an_epoch_end_restore_the_last_good_epoch(
         assert event["type"] == "done" and event["reason"] == "diverged"
         assert "parameters became NaN or inf in epoch 2" in event["message"]
         assert_same_parameters(ranks.net(r).parameters, good[r])
+    worker.use_offered()
     assert_same_parameters(current_parameters(worker), good[0])
 
 
@@ -498,5 +508,6 @@ def test_parameters_gone_non_finite_in_step_restore_the_last_good_epoch(worker, 
     assert all(np.isfinite(loss) for r in results for _, loss in r["losses"])
     done = results[-1]["done"]
     assert done["reason"] == "diverged" and "parameters became NaN or inf in epoch 2" in done["message"]
+    worker.use_offered()
     reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
     assert_same_parameters(current_parameters(worker), reference.parameters)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from pynet import Network, TrainConfig, bridge, serialize
+from pynet import Network, TrainConfig, bridge, serialize, settings, trainer
 from pynet.preprocess import preprocess
 
 
@@ -146,7 +146,7 @@ def test_an_uploaded_model_may_unpack_to_64_mib_and_no_more(worker):
         np.savez_compressed(buf, **arrays, padding=np.zeros(total - sizes - 128, np.uint8))
         return buf.getvalue()
 
-    assert bridge.MAX_MODEL_UNPACKED == 64 * 2**20
+    assert settings.MAX_MODEL_BYTES == 64 * 2**20
     with pytest.raises(ValueError, match="would unpack to 64 MiB, more than the 64 MiB allowed"):
         worker.load_model(padded(64 * 2**20 + 1))
     with pytest.raises(ValueError, match=r"unexpected entries \['padding'\]"):  # within the limit
@@ -481,7 +481,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     assert meta.pop("saved_from") == "pynet browser"
     assert meta == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
                     "config": tc.to_dict(), "dataset": "small", "train_size": 250, "epochs_run": 2,
-                    "test_acc": test["accuracy"], "end": "completed"}
+                    "steps_run": 8, "test_acc": test["accuracy"], "end": "completed"}
     assert not worker.training()
     with pytest.raises(ValueError, match="^no training run is in progress$"):
         worker.step()
@@ -492,13 +492,13 @@ def test_evaluation_goes_in_chunks_of_the_test_set(worker, arrays, monkeypatch):
     50) and still gives native pynet's accuracy and loss."""
     monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)
     chunks = []
-    real = bridge._continue_eval
+    real = trainer.Evaluation.step
 
-    def counted(run):
-        chunks.append((run["pending_eval"]["pos"], run["pending_eval"]["chunk"]))
-        return real(run)
+    def counted(ev):
+        chunks.append((ev.pos, ev.chunk))
+        return real(ev)
 
-    monkeypatch.setattr(bridge, "_continue_eval", counted)
+    monkeypatch.setattr(trainer.Evaluation, "step", counted)
     worker.start_training({"hidden": "10", "epochs": 1, "batch_size": 300, "seed": 1})
     results = finish(worker)
     assert chunks == [(0, 100), (100, 100), (200, 100)]
@@ -514,16 +514,14 @@ def test_a_step_call_reports_an_evaluation_in_progress(worker, monkeypatch):
     """step() returns when its time is up, in the middle of an evaluation if need be."""
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
     monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)  # chunks of 100 test images
     worker.start_training({"hidden": "10", "epochs": 1, "batch_size": 300, "seed": 1})
-    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)
     r = worker.step(60)
     assert len(r["losses"]) == 1 and not r["epochs"] and r["evaluating"] is False
-    r = worker.step(60)  # the epoch's end: its evaluation begins with the first chunk
-    assert r["evaluating"] is True and not r["losses"]
-    for _ in range(2):  # chunks 0-100 and 100-200
+    for _ in range(2):  # the epoch's end: its evaluation, chunks 0-100 and 100-200
         r = worker.step(60)
-        assert r["evaluating"] is True and not r["epochs"]
-    r = worker.step(60)  # the last chunk, 200-250
+        assert r["evaluating"] is True and not r["epochs"] and not r["losses"]
+    r = worker.step(60)  # the last chunk, 200-250, and the epoch it completes
     assert r["evaluating"] is False and len(r["epochs"]) == 1 and r["done"] is None
     r = worker.step(60)
     assert r["done"]["reason"] == "completed" and r["evaluating"] is False
@@ -548,21 +546,22 @@ def test_eval_every(worker, arrays):
     assert worker.model_info()["test_acc"] == epochs[-1]["test_acc"]
 
 
-def test_the_accuracy_shown_is_the_last_evaluated_one(worker, monkeypatch):
-    """The model's accuracy shown is that of its last evaluation, even if an epoch after it was
-    not evaluated (the run stopped between two evaluations)."""
+def test_no_accuracy_is_claimed_for_a_network_trained_past_its_last_evaluation(worker, monkeypatch):
+    """Stopped after an epoch that was not evaluated: the network on offer has no test accuracy
+    (that of epoch 2 belongs to an earlier network), and no mistakes of an earlier network."""
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
     monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
     worker.start_training({"hidden": "5", "epochs": 5, "batch_size": 300, "eval_every": 2, "seed": 2})
     epochs = []
     while len(epochs) < 3:
         epochs += worker.step(60)["epochs"]
-    info = worker.stop_training()["model"]
+    offer = worker.stop_training()["offer"]
     assert [e["epoch"] for e in epochs] == [1, 2, 3]
     assert epochs[1]["test_acc"] is not None and epochs[2]["test_acc"] is None
-    assert info["test_acc"] == epochs[1]["test_acc"]
+    assert offer["test_acc"] is None
+    assert worker.use_offered()["test_acc"] is None
     meta = serialize.from_bytes(worker.save_model()).metadata
-    assert meta["epochs_run"] == 3 and meta["end"] == "stopped" and meta["test_acc"] == epochs[1]["test_acc"]
+    assert meta["epochs_run"] == 3 and meta["end"] == "stopped" and meta["test_acc"] is None
     assert worker._state["last_eval"] is None  # the evaluation of epoch 2 is not that of this network
 
 
@@ -771,9 +770,12 @@ def test_a_stopped_parallel_run_keeps_its_network_and_drops_its_evaluation(worke
     while out is None:
         out = worker.parallel_eval({"epoch": 1, "epochs": 2, "loss": 1.0, "train_acc": 0.5})
     trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
-    info = worker.parallel_finish("stopped")["model"]
-    assert info["name"] == "trained"
-    assert worker._state["last_eval"] is None  # stopped: the evaluation of epoch 1 is not that of this network
+    ended = worker.parallel_finish("stopped")
+    assert ended["model"]["name"] == "default" and ended["offer"]["reason"] == "stopped"
+    # stopped right after epoch 1's evaluation: that evaluation is this network's
+    assert ended["offer"]["test_acc"] == out["test_acc"]
+    assert worker.use_offered()["name"] == "trained"
+    assert worker._state["last_eval"] is not None
     assert serialize.from_bytes(worker.save_model()).metadata["end"] == "stopped"
     for k, v in trained.items():
         np.testing.assert_array_equal(parameters_of(worker)[k], v)
@@ -806,7 +808,8 @@ def test_stop_training_also_ends_a_parallel_run(worker):
     worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
     trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
     result = worker.stop_training()
-    assert result["stopped"] and result["model"]["name"] == "trained" and not worker.training()
+    assert result["stopped"] and result["offer"]["reason"] == "stopped" and not worker.training()
+    assert worker.use_offered()["name"] == "trained"
     for k, v in trained.items():
         np.testing.assert_array_equal(parameters_of(worker)[k], v)
 

@@ -56,6 +56,7 @@ def test_seed_checks_its_out_before_training(tmp_path, mnist_path):
     (["train", "--data", "/no/such/mnist.pkl.gz"], "/no/such/mnist.pkl.gz"),
     (["evaluate", "/no/such/model.npz"], "cannot read /no/such/model.npz"),
     (["seed", "--iterations", "-5"], "num_iterations must be a whole number of at least 0"),
+    (["train", "--dropout", "1.5"], "dropout rate must be a number in [0, 1)"),
 ])
 def test_bad_arguments_give_one_line(args, words):
     line = one_line_error(pynet_cli(*args))

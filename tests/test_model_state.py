@@ -116,3 +116,139 @@ def test_a_model_with_more_layers_than_the_page_draws_is_refused(page_state):
         bridge.load_model(serialize.to_bytes(pynet.Network([784] + [4] * 16 + [10])))
     assert page_state["model"] is before
     assert bridge.load_model(serialize.to_bytes(pynet.Network([784] + [4] * 15 + [10])))["dimensions"][1:-1] == [4] * 15
+
+
+# ---- the end of a run: what becomes the model in use, what is only offered -----------------
+
+
+def _dataset_bytes(m=600, seed=0):
+    """A small data file in pynet's format: blob-like digits that a network learns quickly."""
+    import io
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 256, size=(10, 784))
+
+    def split(n):
+        labels = rng.integers(0, 10, n)
+        noise = rng.integers(-40, 41, size=(n, 784))
+        return np.clip(centres[labels] + noise, 0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+    (xtr, ytr), (xte, yte) = split(m), split(200)
+    buf = io.BytesIO()
+    np.savez(buf, train_images=xtr, train_labels=ytr, test_images=xte, test_labels=yte)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def trainable(page_state):
+    bridge.load_dataset("small", _dataset_bytes())
+    return page_state
+
+
+def _run_to_the_end(budget_ms=1000):
+    while True:
+        r = bridge.step(budget_ms)
+        if r["done"] is not None:
+            return r
+
+
+SETTINGS = {"hidden": "12", "epochs": 2, "batch_size": 50, "learning_rate": 0.01, "seed": 3}
+
+
+def test_a_completed_run_replaces_the_model_it_started_from(trainable):
+    bridge.start_training(SETTINGS)
+    done = _run_to_the_end()["done"]
+    assert done["reason"] == "completed" and done["offer"] is None
+    assert bridge.model_info()["dimensions"] == [784, 12, 10] and trainable["model"].metadata["end"] == "completed"
+    assert 0 <= bridge.model_info()["test_acc"] <= 1
+
+
+def test_stop_offers_what_was_trained_and_keeps_the_model_in_use(trainable):
+    before, info = trainable["model"], bridge.model_info()
+    probe = before.forward(_probe())
+    bridge.start_training({**SETTINGS, "epochs": 50})
+    bridge.step(1)
+    result = bridge.stop_training()
+    assert result["stopped"] and result["model"] == info
+    assert trainable["model"] is before
+    np.testing.assert_array_equal(trainable["model"].forward(_probe()), probe)
+    offer = result["offer"]
+    assert offer["reason"] == "stopped" and offer["dimensions"] == [784, 12, 10]
+    assert offer["steps_run"] >= 1 and offer["test_acc"] is None  # batches no evaluation has seen
+    offered = trainable["offer"]["net"]
+    taken = bridge.use_offered()
+    assert taken["dimensions"] == [784, 12, 10] and trainable["model"] is offered
+    assert bridge.offer_info() is None
+    with pytest.raises(ValueError, match="no trained model is waiting to be used"):
+        bridge.use_offered()
+
+
+def test_keeping_the_model_in_use_drops_the_offer(trainable):
+    before = trainable["model"]
+    bridge.start_training({**SETTINGS, "epochs": 50})
+    bridge.step(1)
+    assert bridge.stop_training()["offer"] is not None
+    assert bridge.discard_offer() == bridge.model_info()
+    assert bridge.offer_info() is None and trainable["model"] is before
+
+
+def test_a_model_loaded_during_a_run_is_not_replaced_when_the_run_ends(trainable):
+    bridge.start_training(SETTINGS)
+    bridge.step(1)
+    uploaded = bridge.load_model(_model_bytes({}))
+    done = _run_to_the_end()["done"]
+    assert done["reason"] == "completed" and done["model"] == uploaded == bridge.model_info()
+    assert done["offer"]["reason"] == "completed" and done["offer"]["dimensions"] == [784, 12, 10]
+    assert done["offer"]["test_acc"] is not None  # its last epoch was evaluated
+    bridge.use_offered()
+    assert bridge.model_info()["dimensions"] == [784, 12, 10]
+
+
+def test_a_new_run_drops_an_offer_nobody_took(trainable):
+    bridge.start_training({**SETTINGS, "epochs": 50})
+    bridge.step(1)
+    bridge.stop_training()
+    bridge.start_training(SETTINGS)
+    assert bridge.offer_info() is None
+
+
+# ---- refusals as data: what the worker sends the page ----------------------------------------
+
+
+@pytest.mark.parametrize("setting, field", [
+    ({"hidden": "abc"}, "hidden"), ({"hidden": "100000"}, "hidden"), ({"learning_rate": "0"}, "learning_rate"),
+    ({"learning_rate": "abc"}, "learning_rate"), ({"epochs": "1.5"}, "epochs"), ({"batch_size": -1}, "batch_size"),
+    ({"train_size": 999999}, "train_size"), ({"seed": -1}, "seed"), ({"activation": "tanh"}, "activation"),
+    ({"optimizer": "lbfgs"}, "optimizer"), ({"dataset": "huge"}, "dataset"), ({"schedule": "wavy"}, "schedule"),
+    ({"batch_size": 0, "train_size": 600}, None),
+])
+def test_a_refused_setting_names_its_field(trainable, setting, field):
+    out = bridge.handle("start_training", setting)
+    if field is None:  # full batch on the 600 images of this data set is fine
+        assert "value" in out
+        bridge.stop_training()
+        return
+    error = out["error"]
+    assert error["field"] == field, error
+    assert "\n" not in error["message"] and error["message"], error
+    assert bridge._state["run"] is None
+
+
+def test_a_hostile_file_is_refused_in_one_line(page_state):
+    """A .npy header that is code, not a dict: NumPy's message is long and multi-line."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    header = b"{'descr': __import__('os').system('echo hi'), 'fortran_order': False, 'shape': (2,), }"
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(16))
+    out = bridge.handle("load_model", buf.getvalue())
+    message = out["error"]["message"]
+    assert message.startswith("not a valid pynet model file:") and out["error"]["field"] is None
+    assert "\n" not in message and "Traceback" not in message and len(message) <= 300
+
+
+def test_handle_returns_the_value_and_lets_bugs_through(page_state):
+    assert bridge.handle("model_info") == {"value": bridge.model_info()}
+    with pytest.raises(KeyError):
+        bridge.handle("no_such_call")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pynet import Network, TrainConfig
-from pynet.model import TrainingDiverged, _loss_diverged
+from pynet.trainer import TrainingDiverged, _loss_diverged
 from pynet.optim import SGD, Adam, Momentum, Schedule, check_learning_rate, make_optimizer
 
 # ---- the references ---------------------------------------------------------------------------

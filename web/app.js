@@ -4,33 +4,21 @@
 import { makeCharts } from './charts.js';
 import { createClient, WorkerRestarted } from './client.js';
 import { createPad } from './draw.js';
+import { settings } from './settings.js';
 import { createParallel } from './parallel.js';
 import * as store from './store.js';
 import * as ui from './ui.js';
 
 const { dom } = ui;
 
-// Measured in Chromium on a 2-core machine (see the e2e tests and the report): Fast reaches
-// 87% on test within 5 s of pressing Train, 'minute' 97% within a minute, 'five' 98% within
-// five minutes.
-const PRESETS = {
-  fast: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '2', batch_size: '128',
-          train_size: '5000', seed: '0', dataset: 'small', schedule: 'constant' },
-  minute: { hidden: '128', activation: 'relu', optimizer: 'adam', learning_rate: '0.003', epochs: '4', batch_size: '128',
-            train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
-  five: { hidden: '256, 128', activation: 'relu', optimizer: 'adam', learning_rate: '0.002', epochs: '8', batch_size: '128',
-          train_size: '50000', seed: '0', dataset: 'full', schedule: 'cosine' },
-  seed: { hidden: '45', activation: 'relu', optimizer: 'gd', learning_rate: '0.0075', epochs: '2000', batch_size: '0',
-          train_size: '5000', seed: '2', dataset: 'small', schedule: 'constant' },
-};
-const FULL_BATCH_EVAL_EVERY = 100; // full batch: each epoch is one iteration; test every 100
+const PRESETS = settings.presets;
 const MAX_POINTS = 3000;
 
 const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const client = createClient(makeWorker, {
   onFatal: (reason) => workerFailed(reason),
   // a worker that answers real requests works: a later failure starts a new count of restarts
-  onAnswer: (type) => { if (!app.recovering && type !== 'ready' && type !== 'crash') app.restartsInARow = 0; },
+  onAnswer: (type) => { if (!app.recovering && type !== 'ready') app.restartsInARow = 0; },
 });
 const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
@@ -181,18 +169,11 @@ for (const el of Object.values(ui.FIELDS)) {
   });
 }
 
-const FIELD_OF = [
-  [/^hidden layers/, 'hidden'], [/^learning rate/, 'learning_rate'], [/^epochs/, 'epochs'],
-  [/^(batch size|full-batch)/, 'batch_size'], [/^training-set size/, 'train_size'], [/^seed/, 'seed'],
-  [/^activation/, 'activation'], [/^optimizer/, 'optimizer'], [/^data set/, 'dataset'],
-  [/^schedule/, 'schedule'],
-];
-
 dom.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (app.state !== 'idle') return;
   const values = ui.readForm();
-  const config = { ...values, eval_every: Number(values.batch_size) === 0 ? FULL_BATCH_EVAL_EVERY : 1 };
+  const config = { ...values, eval_every: Number(values.batch_size) === 0 ? settings.full_batch_eval_every : 1 };
   setState('starting');
   app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
   // full batch (the seed recipe) stays on one worker
@@ -209,9 +190,8 @@ dom.form.addEventListener('submit', async (event) => {
   } catch (e) {
     app.run = null;
     if (e instanceof WorkerRestarted) return; // the recovery resets the form and says what happened
-    const field = FIELD_OF.find(([re]) => re.test(e.message));
     app.formErrors = (app.formErrors || 0) + 1;
-    ui.formMessage(`Not started: ${e.message}.`, 'error', field && field[1]);
+    ui.formMessage(`Not started: ${e.message}.`, 'error', e.field);
     setState('idle');
   }
 });
@@ -259,6 +239,7 @@ function setState(state) {
 }
 
 function beginRun(summary) {
+  showOffer(null); // the worker drops an offer nobody took when a run starts
   app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
               losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
   charts.reset();
@@ -333,7 +314,7 @@ async function refreshWeightsWhileTraining() {
 }
 
 client.on('trained', (t) => onTrained(t));
-async function onTrained({ reason, message, model }) {
+async function onTrained({ reason, message, model, offer }) {
   setState('idle');
   charts.draw(true);
   const acc = app.run && charts.lastTest();
@@ -355,15 +336,47 @@ async function onTrained({ reason, message, model }) {
     ui.trainMessage(`Done${acc != null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
       + 'The trained model now reads your drawings.', 'ok');
   } else if (reason === 'stopped') {
-    ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped: the model trained so far now reads your drawings.', '');
+    ui.trainMessage(message && message !== 'stopped' ? message : 'Stopped.', '');
   } else {
     ui.trainMessage(`The run ended: ${message}.`, 'error');
   }
+  showOffer(offer ?? null);
   if (model) showModel(model);
   if (!pad.isEmpty()) predictNow();
   await keepModel(model?.name);
   await refreshAnalysis();
 }
+
+// A trained model the user may take instead of the one in use (a stopped run's, one that
+// diverged after an epoch, or one that ended after the model in use was changed): nothing
+// replaces the model in use until the user says so.
+function showOffer(offer) {
+  app.offer = offer;
+  ui.showOffer(offer);
+}
+
+dom.useOffer.addEventListener('click', async () => {
+  try {
+    const info = await client.request('useOffered');
+    showOffer(null);
+    showModel(info);
+    ui.modelMessage('The trained model now reads your drawings.', 'ok');
+    if (!pad.isEmpty()) predictNow();
+    await keepModel(info.name);
+    await refreshAnalysis();
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) ui.modelMessage(`Could not use the trained model: ${e.message}`);
+  }
+});
+
+dom.keepCurrent.addEventListener('click', async () => {
+  try {
+    await client.request('discardOffer');
+    showOffer(null);
+  } catch (e) {
+    if (!(e instanceof WorkerRestarted)) ui.modelMessage(`Could not drop the trained model: ${e.message}`);
+  }
+});
 
 // Keep the current model's bytes on this thread (see `kept`).
 async function keepModel(name) {
@@ -431,7 +444,8 @@ dom.upload.addEventListener('change', async () => {
   const file = dom.upload.files[0];
   if (!file) return;
   try {
-    if (file.size > 64 * 1024 * 1024) throw new Error('the file is larger than 64 MB');
+    const limit = settings.limits.max_model_bytes;
+    if (file.size > limit) throw new Error(`the file is larger than ${limit / 2 ** 20} MB`);
     const bytes = new Uint8Array(await file.arrayBuffer());
     const copy = bytes.slice();
     let info;
@@ -519,10 +533,10 @@ const RESTART_LIMIT = 3;
 const RESTART_CAP = 6;
 const RESTART_WINDOW_MS = 5 * 60_000;
 const restartTimes = [];
+let recoveryAttempt = 0;
 
 function workerFailed(reason) {
   if (reason.kind === 'timeout' && (app.state === 'running' || app.state === 'paused')) return;
-  if (app.recovering) return;
   if (!app.ready && !app.everReady) {
     // it never started: restarting would most likely fail the same way
     ui.setStatus({ phase: 'failed', message: `The worker failed: ${reason.message}`, fraction: 0 });
@@ -551,13 +565,16 @@ async function recoverWorker(reason) {
     ui.setStatus({ phase: 'failed', message: 'The worker keeps stopping; reload the page to start again.', fraction: 0 });
     return;
   }
+  // A worker that breaks while it starts is restarted again (and counts as a restart in a row):
+  // the attempt it interrupted gives way to this one.
+  const attempt = ++recoveryAttempt;
   app.restartsInARow += 1;
   restartTimes.push(now);
   app.recovering = true;
   app.ready = false;
   app.restarts += 1;
   app.lastFailure = reason;
-  const lostRun = app.run !== null && app.state !== 'idle';
+  if (app.run !== null && app.state !== 'idle') app.lostRun = true;
   app.run = null;
   setState('disabled');
   ui.setStatus({ phase: 'restarting', message: 'The worker stopped unexpectedly; restarting it…', fraction: 0 });
@@ -567,6 +584,7 @@ async function recoverWorker(reason) {
     let model = info.model;
     if (kept.bytes) model = await client.request('loadModel', { bytes: kept.bytes.slice(), name: kept.name });
     showModel(model);
+    showOffer(null); // it lived in the worker that stopped
     app.memory = info.memory;
     ui.showMemory(info.memory);
     app.ready = true;
@@ -575,32 +593,14 @@ async function recoverWorker(reason) {
     ui.formMessage('', 'ok');
     ui.setStatus({ phase: 'ready', fraction: 1,
                    message: 'The worker stopped unexpectedly and was restarted; your model was kept' });
-    if (lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
+    if (app.lostRun) ui.trainMessage('The training run in progress was lost when the worker stopped; the model from before it is in use.', 'error');
+    app.lostRun = false;
     app.recoveredAt = performance.now();
-    if (app.crashesLeftForTests > 0) { // see crashWorkerForTests: break again before anything is answered
-      app.crashesLeftForTests -= 1;
-      crashWorker('throw');
-      return;
-    }
     if (!pad.isEmpty()) predictNow();
     await refreshAnalysis();
   } catch (e) {
+    if (attempt !== recoveryAttempt) return; // the new worker broke too: a newer restart has taken over
     app.recovering = false;
     ui.setStatus({ phase: 'failed', message: `The worker stopped and could not be restarted: ${e.message}`, fraction: 0 });
   }
-}
-
-// Test-only: make the worker crash ('throw': an uncaught error; 'close': it ends silently,
-// noticed when the next request times out: here a model-info request given 3 s).
-// Nothing in the page calls it; the e2e suite does, through page.evaluate and import().
-// times > 1: each restarted worker crashes again as soon as it is ready, times - 1 more times
-// (a worker that keeps breaking: the page must give up rather than loop).
-export async function crashWorkerForTests(mode = 'throw', times = 1) {
-  app.crashesLeftForTests = times - 1;
-  await crashWorker(mode);
-}
-
-async function crashWorker(mode) {
-  await client.request('crash', { mode }, [], { timeoutMs: 5_000 }).catch(() => null);
-  if (mode === 'close') await client.request('modelInfo', {}, [], { timeoutMs: 3_000 }).catch(() => null);
 }

@@ -42,7 +42,8 @@ export function createClient(makeWorker, { onFatal = () => {}, onAnswer = () => 
         clearTimeout(timer);
         pending.delete(id);
         // fatal: the worker's runtime broke (a WebAssembly trap), not a refusal of the request
-        if (type === 'error') reject(Object.assign(new Error(payload.message), { fatal: Boolean(payload.fatal) }));
+        // field: the setting a refusal is about (as data; see pynet/bridge.py handle)
+        if (type === 'error') reject(Object.assign(new Error(payload.message), { fatal: Boolean(payload.fatal), field: payload.field ?? null }));
         else resolve(payload);
         // the worker answered (a result, or a refusal it could still give): it works
         if (type === 'result' || !payload.fatal) onAnswer(request);

@@ -131,11 +131,11 @@ export function createParallel(main, { onProgress, onTrained }) {
     const waitWhilePaused = async () => {
       while (run.paused && !run.stopped) await new Promise((resolve) => { run.resume = resolve; });
     };
-    const end = async (reason, message, model) => {
+    const end = async (reason, message, ended) => {
       run.active = false;
       await Promise.all(clients.slice(1).map((cl) => cl.request('pfinish', { reason }).catch(() => null)));
-      if (model === undefined) model = (await main.request('pfinish', { reason })).model;
-      onTrained({ reason, message, model });
+      const { model, offer } = ended ?? await main.request('pfinish', { reason });
+      onTrained({ reason, message, model, offer });
     };
 
     try {
@@ -144,7 +144,7 @@ export function createParallel(main, { onProgress, onTrained }) {
         await waitWhilePaused();
         if (run.stopped) {
           post();
-          return end('stopped', 'Training stopped; the model trained so far is in use.');
+          return end('stopped', 'stopped');
         }
         // the batch's mean gradient: the shards' summed gradients added up, over the batch size
         const tSum = performance.now();
@@ -175,7 +175,7 @@ export function createParallel(main, { onProgress, onTrained }) {
         memory = parts[0].memory ?? memory;
         if (ev.type === 'done') { // diverged: every rank saw the same loss and stopped
           post();
-          return end('diverged', ev.message, ev.model);
+          return end('diverged', ev.message, ev);
         }
         step = ev.step;
         epoch = ev.epoch;
@@ -212,8 +212,8 @@ export function createParallel(main, { onProgress, onTrained }) {
       run.active = false;
       if (e instanceof WorkerRestarted) return; // the page's worker restarted: the page's recovery reports it
       await Promise.all(clients.slice(1).map((cl) => cl.request('pfinish', { reason: 'error' }).catch(() => null)));
-      const model = await main.request('pfinish', { reason: 'stopped' }).then((r) => r.model).catch(() => undefined);
-      onTrained({ reason: 'error', message: `a worker failed: ${e.message}`, model });
+      const ended = await main.request('pfinish', { reason: 'stopped' }).catch(() => ({}));
+      onTrained({ reason: 'error', message: `a worker failed: ${e.message}`, model: ended.model, offer: ended.offer });
     }
   }
 

@@ -1,5 +1,7 @@
 // DOM only: every element is looked up once here; app.js calls these functions.
 
+import { settings } from './settings.js';
+
 const $ = (id) => document.getElementById(id);
 
 export const dom = {
@@ -13,6 +15,7 @@ export const dom = {
   train: $('train'), pause: $('pause'), stop: $('stop'),
   progress: $('progress'), progressText: $('progress-text'), step: $('step'), speed: $('speed'), eta: $('eta'),
   trainAcc: $('train-acc'), testAcc: $('test-acc'), trainMessage: $('train-message'),
+  offer: $('offer'), offerText: $('offer-text'), useOffer: $('use-offer'), keepCurrent: $('keep-current'),
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
   confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
@@ -37,7 +40,7 @@ export function setStatus({ phase, message, fraction }) {
 
 const bars = [];
 export function buildBars() {
-  for (let d = 0; d < 10; d++) {
+  for (let d = 0; d < settings.n_classes; d++) {
     const li = document.createElement('li');
     li.innerHTML = `<span class="digit">${d}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span>`;
     li.setAttribute('aria-label', `digit ${d}`);
@@ -59,7 +62,7 @@ export function showPrediction({ probabilities, digit, image28, activations }) {
 }
 
 export function clearPrediction() {
-  showPrediction({ probabilities: new Array(10).fill(0), digit: null, image28: new Array(784).fill(0) });
+  showPrediction({ probabilities: new Array(settings.n_classes).fill(0), digit: null, image28: new Array(784).fill(0) });
   showActivations(null);
 }
 
@@ -78,7 +81,7 @@ export function layoutActivations(dimensions) {
   const sizes = dimensions.slice(1, -1);
   if (layers.length === sizes.length && layers.every((l, i) => l.size === sizes[i])) return;
   layers = sizes.map((size, i) => {
-    const shown = Math.min(size, 256);
+    const shown = Math.min(size, settings.limits.max_shown_units);
     const row = document.createElement('div');
     row.className = 'layer';
     const label = document.createElement('span');
@@ -286,4 +289,16 @@ export function showModel(info) {
   dom.modelName.textContent = `Model: ${info.name} ${info.dimensions.join('-')}`;
   layoutActivations(info.dimensions);
   dom.modelInfo.textContent = `In use: the ${label}.`;
+}
+
+// A trained model on offer (null: none): what it is and how its run ended.
+export function showOffer(offer) {
+  dom.offer.hidden = !offer;
+  if (!offer) return;
+  const done = `${offer.epochs_run} epoch${offer.epochs_run === 1 ? '' : 's'}, ${offer.steps_run} batch${offer.steps_run === 1 ? '' : 'es'} in all`;
+  const acc = offer.test_acc == null ? 'not evaluated since its last batch' : `${(offer.test_acc * 100).toFixed(1)}% on test`;
+  const why = { stopped: 'The run was stopped', diverged: 'The run diverged; its last good epoch was kept',
+                completed: 'The run finished after the model in use was changed',
+                early_stop: 'The run stopped early after the model in use was changed' }[offer.reason] ?? 'The run ended';
+  dom.offerText.textContent = `${why}. Its model ${offer.dimensions.join('-')} (${done}; ${acc}) can replace the one in use, which stays until you choose.`;
 }

@@ -4,7 +4,7 @@
 // Replies:      {id, type: 'result' | 'error', payload}
 // Unprompted:   {type: 'status', payload: {phase, message, fraction}}   during start-up
 //               {type: 'progress', payload: <bridge.step() summary>}    during training
-//               {type: 'trained', payload: {reason, message, model}}    when a run ends
+//               {type: 'trained', payload: {reason, message, model, offer}}    when a run ends
 //               {type: 'fatal', payload: {message}}   Pyodide can no longer run: the page restarts the worker
 //
 // Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
@@ -25,8 +25,13 @@ function status(phase, message, fraction) {
 }
 
 async function fetchBytes(path) {
-  const response = await fetch(new URL(path, site));
-  if (!response.ok) throw new Error(`could not load ${path}: HTTP ${response.status}`);
+  let response;
+  try {
+    response = await fetch(new URL(path, site));
+  } catch {
+    throw new Refusal({ message: `could not download ${path}: the network is not reachable (offline?)` });
+  }
+  if (!response.ok) throw new Refusal({ message: `could not download ${path}: the server answered HTTP ${response.status}` });
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -38,14 +43,23 @@ function memoryBytes() {
 }
 
 // Call a bridge function; convert its Python result to plain JS and free the proxy.
-function call(name, ...args) {
-  const result = bridge[name](...args);
-  if (result && typeof result.toJs === 'function') {
-    const js = result.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
-    result.destroy();
-    return js;
+// Call a bridge function through bridge.handle: a refusal (a ValueError in Python) comes back
+// as data and is thrown here as a Refusal, with the setting it is about; any other Python
+// exception is a bug, thrown as it is.
+class Refusal extends Error {
+  constructor({ message, field }) {
+    super(message);
+    this.name = 'Refusal';
+    this.field = field ?? null;
   }
-  return result;
+}
+
+function call(name, ...args) {
+  const proxy = bridge.handle(name, ...args);
+  const out = proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
+  proxy.destroy();
+  if (out.error) throw new Refusal(out.error);
+  return out.value;
 }
 
 // Pyodide 0.27.7 switches on WebAssembly stack switching (JSPI) wherever the browser offers it
@@ -105,7 +119,7 @@ async function trainLoop() {
       r = call('step', STEP_MS);
     } catch (e) {
       run.active = false;
-      postMessage({ type: 'trained', payload: { reason: 'error', message: pyError(e), model: call('model_info') } });
+      postMessage({ type: 'trained', payload: { reason: 'error', message: errorMessage(e, 'step'), model: call('model_info') } });
       return;
     }
     r.memory = memoryBytes();
@@ -119,11 +133,12 @@ async function trainLoop() {
   }
 }
 
-function pyError(e) {
-  // A Python ValueError reaches JS as a PythonError whose message ends with "ValueError: <text>".
-  const text = String(e && e.message || e);
-  const m = text.match(/(?:ValueError|TypeError): ([\s\S]*?)\s*$/);
-  return m ? m[1] : text.split('\n').filter(Boolean).pop();
+// What the page shows of an error: a refusal's own sentence; for anything else (a bug in pynet,
+// a broken runtime) one line, with the details on the console.
+function errorMessage(e, request) {
+  if (e instanceof Refusal) return e.message;
+  console.error(`pynet worker: error in '${request}':`, String(e && e.message || e), e && e.stack);
+  return `an internal error stopped '${request}' (details are in the browser console)`;
 }
 
 // ---- requests ---------------------------------------------------------------------------
@@ -149,19 +164,8 @@ async function warmUp(totalMs) {
   return { chunks };
 }
 
-// A deliberate crash, for the page's recovery test only: sent by crashWorkerForTests() in
-// app.js, which nothing in the page's UI calls. 'throw' raises an uncaught error at the
-// worker's top level (the page sees worker.onerror); 'close' ends the worker silently (the
-// page sees its next request time out).
-function crash(mode) {
-  if (mode === 'close') self.close();
-  else setTimeout(() => { throw new Error('pynet test crash (deliberate)'); }, 0);
-  return { crashing: mode };
-}
-
 async function handle(type, p) {
   if (type === 'ready') return ready;
-  if (type === 'crash') return crash(p.mode);
   await ready;
   switch (type) {
     case 'predict':
@@ -174,7 +178,7 @@ async function handle(type, p) {
       return call('load_dataset', p.name, bytes);
     }
     case 'train': {
-      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
@@ -197,12 +201,12 @@ async function handle(type, p) {
       run.paused = false;
       if (run.resume) { run.resume(); run.resume = null; }
       const r = call('stop_training');
-      if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'Training stopped; the model trained so far is in use.', model: r.model } });
+      if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'stopped', model: r.model, offer: r.offer } });
       return r;
     }
     // ---- data-parallel runs (web/parallel.js drives them; see pynet/bridge.py) ----
     case 'pstart': {
-      if (run.active) throw new Error('a training run is already in progress; stop it first');
+      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
@@ -238,6 +242,10 @@ async function handle(type, p) {
       return call('first_layer', p.n ?? 32);
     case 'useDefault':
       return call('use_default_model');
+    case 'useOffered':
+      return call('use_offered');
+    case 'discardOffer':
+      return call('discard_offer');
     case 'modelInfo':
       return call('model_info');
     case 'saveModel': {
@@ -269,7 +277,8 @@ onmessage = async (event) => {
     const fatal = isFatal(e);
     // the full text and stack of a trap, for whoever reads the console (the page shows one line)
     if (fatal) console.warn(`pynet worker: fatal error in '${type}':`, String(e && e.message || e), e && e.stack);
-    postMessage({ id, type: 'error', payload: { message: pyError(e), fatal } });
+    postMessage({ id, type: 'error', payload: { message: fatal ? 'the Python runtime stopped' : errorMessage(e, type),
+                                                field: e instanceof Refusal ? e.field : null, fatal } });
     if (fatal) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
 };

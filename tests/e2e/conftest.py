@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, _site_module, reset_page, site_data, wait_ready
+from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, site_builder, reset_page, site_data, wait_ready
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def browser_type_launch_args(browser_type_launch_args, browser_type):
 @pytest.fixture(scope="session")
 def site_url():
     """Build dist/ and serve it under /pynet/; the base URL, ending in /pynet/."""
-    site = _site_module()
+    site = site_builder()
     site.build()
     server = site.serve_in_thread(dist=site.DIST, port=0, base="/pynet/", quiet=True)
     yield server.url

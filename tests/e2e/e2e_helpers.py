@@ -5,8 +5,8 @@ drawing, training from the form, resetting a page to a known state, and the nati
 
 import base64
 import functools
-import importlib.util
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -21,11 +21,13 @@ READY_TIMEOUT_S = 120
 FAST_TIMEOUT_S = 90
 
 
-def _site_module():
-    spec = importlib.util.spec_from_file_location("pynet_site_build", ROOT / "build" / "site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def site_builder():
+    """build/make_site.py: builds dist/ and serves it under a sub-path, like GitHub Pages."""
+    if str(ROOT / "build") not in sys.path:
+        sys.path.insert(0, str(ROOT / "build"))
+    import make_site
+
+    return make_site
 
 
 def wait_until(page, expression, timeout=30.0, interval=0.05):
@@ -189,8 +191,9 @@ IS_DEFAULT_MODEL = "document.getElementById('model-info').textContent.includes('
 
 def reset_page(page, workers="1"):
     """Bring a loaded page of the site back to a known state: ready and idle, no run, the
-    default model, the Fast preset in the form, `workers` workers (None: left as is), an empty
-    pad, every <details> panel closed, no model saved in the browser, no model message."""
+    default model and no trained model on offer, the Fast preset in the form, `workers` workers
+    (None: left as is), an empty pad, every <details> panel closed, no model saved in the browser,
+    no model message."""
     if page.get_attribute("#status", "data-phase") == "failed":
         page.reload()
     wait_ready(page)
@@ -199,6 +202,9 @@ def reset_page(page, workers="1"):
         runs = page.evaluate("window.pynet.runs || 0")
         page.click("#stop")
         wait_idle(page, runs, timeout=30)
+    if page.is_visible("#offer"):  # a trained model on offer: keep the one in use
+        page.click("#keep-current")
+        wait_until(page, "document.getElementById('offer').hidden", timeout=10)
     if workers is not None:
         page.select_option("#workers", workers)
     page.select_option("#preset", "fast")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import pynet
+from pynet.settings import PRESETS
 from e2e_helpers import (  # noqa: F401  (start_run, wait_idle: also used by the other browser tests)
     IS_DEFAULT_MODEL,
     READING_CURRENT,
@@ -130,6 +131,20 @@ def test_hidden_layer_activations_follow_the_drawing(app):
     page.click("#clear")
     _, pixels_empty, labels_empty = activation_view(page)
     assert pixels_empty != pixels_0 and "nothing drawn" in labels_empty[0]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_the_form_offers_pynets_presets(app, name):
+    """The page's presets are pynet/settings.py's (the build writes them into settings.json)."""
+    page, _ = app
+    page.select_option("#preset", name)
+    ids = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+           "train_size": "#train-size", "seed": "#seed", "activation": "#activation", "optimizer": "#optimizer",
+           "dataset": "#dataset", "schedule": "#schedule"}
+    assert sorted(ids) == sorted(PRESETS[name])
+    assert {key: page.input_value(css) for key, css in ids.items()} == {k: str(v) for k, v in PRESETS[name].items()}
+    page.fill("#epochs", "7")  # a changed field makes it a custom recipe
+    assert page.input_value("#preset") == "custom"
 
 
 @pytest.mark.parametrize("field,value,words", [
@@ -315,12 +330,54 @@ def test_pause_holds_progress_and_stop_ends_the_run(app):
     wait_idle(page, runs, timeout=30)
     run = page.evaluate("window.pynet.lastRun")
     assert run["reason"] == "stopped"
-    # ended long before its last step, and what was trained so far is the model in use
+    # ended long before its last step; what was trained so far is offered, the model in use stays
     assert run["step"] < run["totalSteps"] / 4, run
-    assert "trained" in page.text_content("#model-name")
+    assert page.evaluate(IS_DEFAULT_MODEL)
+    assert page.is_visible("#offer") and page.text_content("#offer-text").startswith("The run was stopped")
     assert page.is_disabled("#stop") and page.is_enabled("#train")
+    model_action(page, "#use-offer", "The trained model now reads your drawings")
+    assert "trained" in page.text_content("#model-name") and not page.is_visible("#offer")
     print(f"\nstop took {page.evaluate('window.pynet.lastRun.endedAt - window.pynet.stopClickedAt'):.0f} ms, "
           f"at step {run['step']} of {run['totalSteps']}")
+
+
+def test_stopping_a_run_keeps_the_good_model_in_use(app):
+    """Train the Fast preset (about 91%), train again and stop at once: the 91% model stays
+    in use until the user takes the one trained so far, and keeping it drops the offer."""
+    page, _ = app
+    short = short_run(page, train_size=5000, epochs=2)
+    assert short["reason"] == "completed"
+    good = page.text_content("#model-info")
+    assert "trained" in good and "% on test" in good
+    assert draw_and_read(page, "7") == "7"
+    reading = page.evaluate("window.pynet.lastPrediction")
+    runs = start_run(page, epochs=20, seed=9)
+    wait_until(page, "(window.pynet.run?.step ?? 0) > 2", timeout=20)
+    page.click("#stop")
+    wait_idle(page, runs, timeout=30)
+    assert page.text_content("#model-info") == good
+    assert draw_and_read(page, "7") == "7" and page.evaluate("window.pynet.lastPrediction") == reading
+    offer = page.text_content("#offer-text")
+    assert offer.startswith("The run was stopped") and "not evaluated since its last batch" in offer, offer
+    page.click("#keep-current")
+    wait_until(page, "document.getElementById('offer').hidden", timeout=10)
+    assert page.text_content("#model-info") == good
+
+
+def test_a_model_uploaded_during_a_run_is_not_replaced_when_it_ends(app, native_model):
+    page, _ = app
+    path, net = native_model
+    runs = start_run(page, epochs=4, seed=4)  # about 160 batches: the upload lands while it runs
+    assert upload(page, path).startswith("Loaded")
+    assert state(page) == "running"
+    wait_idle(page, runs)
+    assert page.evaluate("window.pynet.lastRun.reason") == "completed"
+    assert "uploaded model 784-32-10" in page.text_content("#model-info")
+    assert page.text_content("#offer-text").startswith("The run finished after the model in use was changed")
+    draw_and_read(page, "1")
+    assert_reading_is_native(page, net)  # the uploaded model reads the drawing
+    model_action(page, "#use-offer", "The trained model now reads your drawings")
+    assert "trained model 784-128-10" in page.text_content("#model-info")
 
 
 def test_page_answers_while_training(app):
@@ -477,6 +534,23 @@ def test_accessibility(browser, site_url):
     results = Axe().run(page)
     context.close()
     assert results.violations_count == 0, results.generate_report()
+
+
+def test_the_full_data_set_offline_gets_a_clear_message(app):
+    """The 50,000 images load on demand: offline (and not cached yet) the form says so."""
+    page, _ = app
+    set_form(page, dataset="full", train_size=50000, epochs=1)
+    errors = page.evaluate("window.pynet.formErrors || 0")
+    page.context.set_offline(True)
+    try:
+        page.click("#train")
+        wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=30)
+    finally:
+        page.context.set_offline(False)
+    message = page.text_content("#form-message")
+    assert message == "Not started: could not download data/mnist-full.npz: the network is not reachable (offline?).", \
+        message
+    assert state(page) == "idle" and page.evaluate(IS_DEFAULT_MODEL)
 
 
 def test_works_offline_after_the_first_visit(app, native_model):

@@ -110,7 +110,10 @@ def test_two_workers_pause_and_stop(page2):
     run = page.evaluate("window.pynet.lastRun")
     assert run["reason"] == "stopped" and run["workers"] == 2, run
     assert run["step"] < run["totalSteps"] / 4, run  # ended long before its last step
-    assert "trained" in page.text_content("#model-name")
+    # what was trained so far is offered, and taken
+    assert page.is_visible("#offer") and "trained" not in page.text_content("#model-name")
+    page.click("#use-offer")
+    wait_until(page, "document.getElementById('model-name').textContent.includes('trained')", timeout=15)
     print(f"\n2 workers: stop took {page.evaluate('window.pynet.lastRun.endedAt - window.pynet.stopClickedAt'):.0f} ms")
 
 

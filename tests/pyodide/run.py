@@ -2,7 +2,7 @@
 
     python tests/pyodide/run.py [--no-build] [pytest args...]
 
-Builds dist/ with build/site.py (cached: seconds when nothing changed; --no-build only checks
+Builds dist/ with build/make_site.py (cached: seconds when nothing changed; --no-build only checks
 that dist/ exists), makes sure the verified pytest wheels and MNIST are in .cache/ (build/fetch.py),
 then runs `node tests/pyodide/run_pytest.mjs`, which loads the Pyodide that dist/ ships, installs
 the pynet wheel that dist/build.json names, and runs pytest on tests/ (minus tests/e2e and the
@@ -20,16 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "build"))
 import fetch  # noqa: E402
-
-
-def load_build_site():
-    """build/site.py under another name: `import site` means the standard library's module."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pynet_build_site", ROOT / "build" / "site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import make_site  # noqa: E402
 
 
 def main(argv=None):
@@ -40,7 +31,7 @@ def main(argv=None):
     if node is None:
         print("run.py: node (>= 18) is needed to run the tests in Pyodide", file=sys.stderr)
         return 3
-    builder = load_build_site()
+    builder = make_site
     dist = builder.DIST
     try:
         if build:

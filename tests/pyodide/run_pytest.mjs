@@ -65,7 +65,7 @@ const opts = parseArgs(process.argv.slice(2));
 const pyodideDir = path.join(opts.dist, "pyodide");
 const buildJson = path.join(opts.dist, "build.json");
 for (const p of [path.join(pyodideDir, "pyodide.mjs"), buildJson, opts.tests]) {
-  if (!fs.existsSync(p)) fail(`${p} is missing (build the site first: python3 build/site.py)`);
+  if (!fs.existsSync(p)) fail(`${p} is missing (build the site first: python3 build/make_site.py)`);
 }
 if (!opts.wheels.some((w) => path.basename(w).toLowerCase().startsWith("pytest-"))) {
   fail("no pytest wheel given (--wheel) or found in .cache/wheels (python3 tests/pyodide/run.py fetches them)");

@@ -1,7 +1,7 @@
 """Assemble the static site into dist/ and, optionally, serve it under a sub-path.
 
-    python3 build/site.py            # build dist/
-    python3 build/site.py --serve    # build, then serve at http://localhost:8000/pynet/
+    python3 build/make_site.py            # build dist/
+    python3 build/make_site.py --serve    # build, then serve at http://localhost:8000/pynet/
 
 dist/ holds everything the page needs, all addressed by relative URLs so it works unchanged
 under a GitHub Pages sub-path: the Pyodide runtime and Pyodide's NumPy wheel (both verified),
@@ -25,13 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fetch  # noqa: E402
 
+sys.path.insert(0, str(fetch.ROOT))
+from pynet.settings import DEFAULT_MODEL, page_settings  # noqa: E402
+
 ROOT = fetch.ROOT
 WEB = ROOT / "web"
 DIST = ROOT / "dist"
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
-# The default model: small enough to load instantly, good enough to read drawn digits.
-DEFAULT_MODEL = {"dimensions": [784, 128, 10], "epochs": 8, "batch_size": 128, "optimizer": "adam",
-                 "learning_rate": 0.002, "schedule": "cosine", "seed": 0}
 
 
 def log(msg):
@@ -77,7 +77,6 @@ def data_files():
     small, full = out / "mnist-small.npz", out / "mnist-full.npz"
     if not (small.exists() and full.exists()):
         log("exporting MNIST to uint8 .npz")
-        sys.path.insert(0, str(ROOT))
         from pynet import data
 
         data.export_npz(out, fetch.mnist())
@@ -87,7 +86,8 @@ def data_files():
 def default_model(full_data):
     """Train the default model with pynet (deterministic), cached by pynet's sources and recipe."""
     # Keyed on the modules that decide the trained weights, not on every pynet file.
-    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("core", "model", "optim", "serialize")]
+    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("core", "layers", "model", "optim", "serialize",
+                                                               "trainer")]
     key = source_digest(math_sources)[:8] + hashlib.sha256(json.dumps(DEFAULT_MODEL, sort_keys=True).encode()).hexdigest()[:8]
     path = fetch.CACHE / "models" / f"default-{key}.npz"
     if path.exists():
@@ -141,6 +141,10 @@ def build(dist=DIST):
     staging["data/mnist-small.npz"] = small
     staging["data/mnist-full.npz"] = full
     staging["models/default.npz"] = model
+    settings = fetch.CACHE / "site" / "settings.json"  # the page's presets and limits (pynet/settings.py)
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps(page_settings(), indent=1, sort_keys=True) + "\n")
+    staging["settings.json"] = settings
     for path in WEB.rglob("*"):
         if path.is_file() and path.name != "sw.js":
             staging[str(path.relative_to(WEB))] = path

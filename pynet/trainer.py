@@ -1,0 +1,445 @@
+"""The one training loop: epochs, batches, shuffling, schedule, divergence, early stop, evaluation.
+
+``Trainer.run()`` is a generator of progress events (plain dicts), so the command line, the
+tests, the build and the browser worker all read the same stream and can stop or pause between
+any two events. ``Network.train`` and ``Network.fit`` are thin wrappers around it.
+
+Evaluation can be done in slices (``eval_chunk``): the trainer then yields an 'evaluating'
+event after each slice, so that a caller running it in time slices (the browser worker) is
+never blocked for long by a whole test set. Shapes follow the seed: samples are columns.
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from . import core
+from .errors import SettingError
+from .layers import Mode
+from .optim import OPTIMIZERS, SCHEDULES, Schedule, check_learning_rate, make_optimizer
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; ``validated()`` checks them all with clear messages.
+
+    batch_size 0 means full batch (the seed's gradient descent); epochs then counts iterations.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    schedule: str = "constant"
+    l2: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    patience: int = 0  # epochs without validation improvement before stopping; 0: never
+    eval_every: int = 1  # evaluate validation/test sets every this many epochs
+
+    def validated(self):
+        """Return a copy with every field checked and converted; raise SettingError (with the field) otherwise."""
+        def whole(name, low):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, str)):
+                raise SettingError(name, f"{name} must be a whole number, got {value!r}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise SettingError(name, f"{name} must be a whole number, got {value!r}") from None
+            if not math.isfinite(number) or number != int(number) or number < low:
+                raise SettingError(name, f"{name} must be a whole number of at least {low}, got {value!r}")
+            return int(number)
+
+        def real(name, low, high=math.inf):
+            value = getattr(self, name)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise SettingError(name, f"{name} must be a number, got {value!r}") from None
+            if not math.isfinite(number) or not low <= number < high:
+                raise SettingError(name, f"{name} must be a number in [{low}, {high}), got {value!r}")
+            return number
+
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingError("optimizer", f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise SettingError("schedule", f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        return TrainConfig(
+            epochs=whole("epochs", 1),
+            batch_size=whole("batch_size", 0),
+            optimizer=self.optimizer,
+            learning_rate=_learning_rate(self.learning_rate),
+            schedule=self.schedule,
+            l2=real("l2", 0.0),
+            momentum=real("momentum", 0.0, 1.0),
+            seed=whole("seed", 0),
+            patience=whole("patience", 0),
+            eval_every=whole("eval_every", 1),
+        )
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build from a plain dict (JSON from the browser); unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(**d).validated()
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _learning_rate(value):
+    try:
+        return check_learning_rate(value)
+    except ValueError as e:
+        raise SettingError("learning_rate", str(e)) from None
+
+
+def labels_of(Y, n_classes, m):
+    """Class indices (m,) from one-hot (n_classes, m) or labels (m,); ValueError on bad input."""
+    Y = np.asarray(Y)
+    if Y.dtype.kind not in "biuf":
+        raise ValueError(f"labels must be whole numbers 0..{n_classes - 1}, got {Y.dtype.name} values")
+    if Y.ndim == 2:
+        if Y.shape != (n_classes, m):
+            raise ValueError(f"Y must be one-hot of shape ({n_classes}, {m}), got {Y.shape}")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("Y contains NaN or inf")
+        return np.argmax(Y, axis=0)
+    if Y.ndim == 1:
+        if Y.shape[0] != m:
+            raise ValueError(f"labels must have {m} entries (one per column of X), got {Y.shape[0]}")
+        return core.one_hot(Y, n_classes).argmax(axis=0) if Y.size else Y.astype(np.int64)
+    raise ValueError(f"Y must be one-hot (n_classes, m) or labels (m,), got shape {Y.shape}")
+
+
+
+
+class Evaluation:
+    """Mean loss, accuracy and per-sample predictions of a network on (X, labels), in slices.
+
+    X: (n_0, m) inputs (uint8 pixels or numbers); labels: (m,) class indices; chunk: columns per
+    ``step()`` (None: all at once). After the last step: ``loss``, ``accuracy``, ``predictions``
+    (m,) and ``confidence`` (m,), the largest probability of each sample.
+    """
+
+    def __init__(self, net, X, labels, chunk=None):
+        self.net, self.X, self.labels = net, X, labels
+        self.m = labels.shape[0]
+        self.chunk = self.m if not chunk else int(chunk)
+        self.pos, self.loss_sum, self.seconds = 0, 0.0, 0.0
+        self.predictions = np.empty(self.m, np.int64)
+        self.confidence = np.empty(self.m, np.float32)
+
+    @property
+    def done(self):
+        return self.pos >= self.m
+
+    def step(self):
+        """Evaluate the next slice; return True once every sample has been."""
+        t = time.perf_counter()
+        i, j = self.pos, min(self.pos + self.chunk, self.m)
+        P = self.net.forward(self.X[:, i:j])
+        self.predictions[i:j] = P.argmax(axis=0)
+        self.confidence[i:j] = P.max(axis=0)
+        Y = np.zeros_like(P)
+        Y[self.labels[i:j], np.arange(j - i)] = 1
+        self.loss_sum += core.compute_loss(P, Y) * (j - i)
+        self.pos = j
+        self.seconds += time.perf_counter() - t
+        return self.done
+
+    def run(self):
+        while not self.done:
+            self.step()
+        return self
+
+    @property
+    def loss(self):
+        return self.loss_sum / self.m if self.m else float("nan")
+
+    @property
+    def accuracy(self):
+        return float(np.count_nonzero(self.predictions == self.labels) / self.m) if self.m else float("nan")
+
+
+class Trainer:
+    """One training run of a Network on (X, Y) with a TrainConfig.
+
+    Parameters:
+        net: the Network, trained in place.
+        X: (n_0, m) float or uint8; Y: one-hot (n_L, m) or labels (m,).
+        config: TrainConfig (defaults if None).
+        validation, test: optional (X, Y) pairs, evaluated every ``eval_every`` epochs and after
+            the last one.
+        eval_chunk: evaluate in slices of this many samples, with an 'evaluating' event after
+            each (None: each set at once, no such events).
+    After the run, ``evaluations`` holds the last Evaluation of each set ({'validation', 'test'}).
+    """
+
+    def __init__(self, net, X, Y, config=None, validation=None, test=None, eval_chunk=None):
+        self.net = net
+        self.config = (config or TrainConfig()).validated()
+        X = net._training_input(X)
+        self.m = X.shape[1]
+        self.sets = {}
+        for name, pair in (("validation", validation), ("test", test)):
+            if pair is None:
+                continue
+            # an empty set's loss is NaN: early stopping would then find no best model to restore
+            if np.shape(pair[0])[-1:] == (0,):
+                raise ValueError(f"the {name} set has no samples")
+            Xs = np.asarray(pair[0])
+            self.sets[name] = (Xs, labels_of(pair[1], net.dimensions[-1], Xs.shape[-1]))
+        self.X = X
+        self.labels = labels_of(Y, net.dimensions[-1], self.m)
+        self.eval_chunk = eval_chunk
+        self.evaluations = {}
+
+    def run(self):
+        """Train, yielding progress events; a generator, so the caller may stop at any event.
+
+        Yields dicts with a 'type':
+            'start': settings and sizes;
+            'batch': epoch, batch, batches, step, loss, lr, samples_per_s, elapsed_s;
+            'evaluating' (only with eval_chunk): epoch, set ('validation' or 'test'), done, of;
+            'epoch': epoch, epochs, loss, train_acc, val_loss/val_acc, test_loss/test_acc (or None),
+                     elapsed_s, train_s (elapsed without evaluation), samples_per_s;
+            'done': reason ('completed', 'early_stop', 'diverged'), message, epochs_run.
+        On divergence the parameters of the last good epoch are restored; on early stop, those
+        of the epoch with the best validation loss.
+        """
+        net, config, m, labels = self.net, self.config, self.m, self.labels
+        rows = self.X.T  # (m, n_0) view: a mini-batch is then a fast gather of contiguous rows
+        batch_size, batches, schedule, optimizer = _plan(config, m)
+        rng = np.random.default_rng(config.seed)
+        # dropout draws from a generator of its own, so that the shuffle is the same with it or without
+        mode = Mode(training=True, rng=np.random.default_rng([config.seed, 1]))
+        eye = np.eye(net.dimensions[-1], dtype=net.dtype)
+        shuffle = batch_size < m
+        # C order: without BLAS (Pyodide), dW = dZ @ X.T over thousands of samples is ~10x
+        # slower when X is a transposed (Fortran-order) view, as images.T is.
+        full_batch = None if shuffle else np.ascontiguousarray(net._batch(self.X))
+
+        good = _copy(net.parameters)
+        best = (math.inf, None)  # (validation loss, parameters) for early stopping
+        stale = 0
+        start = time.perf_counter()
+        eval_s = 0.0
+        first_loss = None
+        seen = 0
+        step = 0
+        yield {"type": "start", "config": config.to_dict(), "dimensions": list(net.dimensions),
+               "hidden_activation": net.hidden_activation, "samples": m, "batches": batches}
+        epoch = 0
+        for epoch in range(1, config.epochs + 1):
+            order = rng.permutation(m) if shuffle else None
+            loss_sum = 0.0
+            correct = 0
+            for b in range(batches):
+                if order is None:
+                    Xb, yb = full_batch, labels
+                else:
+                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    Xb, yb = net._batch(rows[idx].T), labels[idx]
+                HL, loss, gradients = net._forward_backward(Xb, yb, eye, mode)
+                if first_loss is None:
+                    first_loss = loss
+                what = _loss_diverged(loss, first_loss)
+                if what:
+                    net.parameters = good
+                    yield _diverged_event(f"the loss {what}", f"at epoch {epoch}, batch {b + 1}", epoch - 1, config)
+                    return
+                lr = schedule(step)
+                optimizer.step(net.parameters, gradients, lr)
+                step += 1
+                nb = Xb.shape[1]
+                seen += nb
+                loss_sum += loss * nb
+                correct += int(np.count_nonzero(HL.argmax(axis=0) == yb))
+                elapsed = time.perf_counter() - start
+                yield {"type": "batch", "epoch": epoch, "batch": b + 1, "batches": batches, "step": step,
+                       "loss": loss, "lr": lr, "elapsed_s": elapsed,
+                       "samples_per_s": seen / max(elapsed - eval_s, 1e-9)}
+
+            if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
+                net.parameters = good
+                yield _diverged_event("parameters became NaN or inf", f"in epoch {epoch}", epoch - 1, config)
+                return
+            good = _copy(net.parameters)
+            event = {"type": "epoch", "epoch": epoch, "epochs": config.epochs, "loss": loss_sum / m,
+                     "train_acc": correct / m, "val_loss": None, "val_acc": None, "test_loss": None, "test_acc": None}
+            if evaluates(config, epoch):
+                for name, key in (("validation", "val"), ("test", "test")):
+                    if name not in self.sets:
+                        continue
+                    ev = Evaluation(net, *self.sets[name], chunk=self.eval_chunk)
+                    while not ev.step():
+                        yield {"type": "evaluating", "epoch": epoch, "set": name, "done": ev.pos, "of": ev.m}
+                    self.evaluations[name] = ev
+                    eval_s += ev.seconds
+                    event[key + "_loss"], event[key + "_acc"] = ev.loss, ev.accuracy
+            elapsed = time.perf_counter() - start
+            event["elapsed_s"] = elapsed
+            event["train_s"] = elapsed - eval_s  # training alone, without evaluation passes
+            event["samples_per_s"] = seen / max(elapsed - eval_s, 1e-9)
+            yield event
+            if config.patience and event["val_loss"] is not None:
+                if event["val_loss"] < best[0]:
+                    best, stale = (event["val_loss"], good), 0
+                else:
+                    stale += 1
+                    if stale >= config.patience:
+                        net.parameters = _copy(best[1])
+                        yield {"type": "done", "reason": "early_stop", "epochs_run": epoch,
+                               "message": f"validation loss did not improve for {config.patience} epochs; "
+                                          f"kept the best model (validation loss {best[0]:.4f})"}
+                        return
+        yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
+
+
+def evaluates(config, epoch):
+    """Whether the validation and test sets are evaluated after this epoch."""
+    return epoch % config.eval_every == 0 or epoch == config.epochs
+
+
+def _copy(parameters):
+    return {k: v.copy() for k, v in parameters.items()}
+
+
+def _plan(config, m):
+    """(batch_size, batches, schedule, optimizer) of a run of config on m samples: the same for
+    Network.train and ShardedRun, so that both take the same steps."""
+    batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
+    batches = math.ceil(m / batch_size)
+    schedule = Schedule(config.learning_rate, config.schedule, total_steps=batches * config.epochs,
+                        step_every=batches * max(1, config.epochs // 3))
+    return batch_size, batches, schedule, make_optimizer(config.optimizer, l2=config.l2, beta=config.momentum)
+
+
+def _loss_diverged(loss, first_loss):
+    """How the batch loss went wrong ("became nan", "rose from 2.3 to 41"), or None while it is fine.
+
+    The loss cannot reach inf (compute_loss never takes log(0)), so a loss ten times the first
+    one (and above 20: every sample confidently wrong) counts as divergence too.
+    """
+    if not math.isfinite(loss):
+        return f"became {loss}"
+    if loss > max(10 * first_loss, 20.0):
+        return f"rose from {first_loss:.3g} to {loss:.3g}"
+    return None
+
+
+def _diverged_event(cause, where, epochs_run, config):
+    """The 'done' event of a diverged run; cause ("the loss became nan") as data, for callers
+    that say where in their own words (L_layer_model counts iterations)."""
+    return {"type": "done", "reason": "diverged", "epochs_run": epochs_run, "cause": cause, "where": where,
+            "message": f"{cause} {where}: the learning rate {config.learning_rate:g} is too high; "
+                       f"the model of the last good epoch was kept"}
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss diverged; ``history`` holds the epochs before it, ``epochs_run`` how many."""
+
+    def __init__(self, message, history, epochs_run):
+        super().__init__(message)
+        self.history, self.epochs_run = history, epochs_run
+
+
+class ShardedRun:
+    """One worker's part of a data-parallel run of ``Network.train``.
+
+    Every worker builds the same network (same seed) and a ShardedRun with the same data and
+    config, its rank and the number of workers (world). They go through the same batches in
+    the same shuffled order (the same generator as ``train``); each computes the gradients of
+    its shard of the batch (``shard_gradients``), the coordinator forms the batch's mean
+    gradient (sum of n_k * g_k over the shards, divided by the batch size) and every worker
+    applies it (``apply``) with its own copy of the optimizer. The parameters then stay the
+    same on every worker, and equal to single-worker training up to float rounding.
+    """
+
+    def __init__(self, net, X, Y, config=None, rank=0, world=1):
+        config = (config or TrainConfig()).validated()
+        world, rank = int(world), int(rank)
+        if world < 1 or not 0 <= rank < world:
+            raise ValueError(f"rank must be in [0, {world}), got {rank}")
+        if net.dropout:
+            raise ValueError("data-parallel training does not support dropout: train with one worker")
+        X = net._training_input(X)
+        m = X.shape[1]
+        self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
+        self.rows = X.T
+        self.labels = labels_of(Y, net.dimensions[-1], m)
+        self.batch_size, self.batches, self.schedule, self.optimizer = _plan(config, m)
+        self.shuffle = self.batch_size < m
+        self.rng = np.random.default_rng(config.seed)
+        self.epoch, self.batch, self.step = 1, 0, 0
+        self.order = self.rng.permutation(m) if self.shuffle else None
+        self.first_loss = None
+        self.good = {k: v.copy() for k, v in net.parameters.items()}
+        self.finished = False
+
+    def batch_sizes(self):
+        """Sizes of every worker's shard of the current batch (np.array_split's split)."""
+        start = self.batch * self.batch_size
+        n = min(self.batch_size, self.m - start)
+        return [len(a) for a in np.array_split(np.arange(n), self.world)]
+
+    def _shard_indices(self):
+        start = self.batch * self.batch_size
+        idx = np.arange(start, min(start + self.batch_size, self.m))
+        if self.order is not None:
+            idx = self.order[idx]
+        return np.array_split(idx, self.world)[self.rank]
+
+    def shard_gradients(self):
+        """(n, loss_sum, correct, flat): this worker's shard of the current batch; flat holds
+        n times its mean gradient (the shard's summed gradient), ready to be added up."""
+        if self.finished:
+            raise ValueError("the run has ended")
+        idx = self._shard_indices()
+        loss_sum, correct, gradients = self.net.gradients(self.rows[idx].T, self.labels[idx])
+        return len(idx), loss_sum, correct, self.net.flatten_gradients(gradients, scale=len(idx))
+
+    def apply(self, mean_flat, batch_loss):
+        """Apply the batch's mean gradient (flat) whose batch had mean loss batch_loss.
+
+        Returns {'type': 'batch', 'epoch', 'batch', 'step', 'lr', 'epoch_end': bool} or, when the
+        loss diverged (the same test as ``train``), {'type': 'done', 'reason': 'diverged', ...}
+        with the parameters of the last good epoch restored.
+        """
+        net, config = self.net, self.config
+        loss = float(batch_loss)
+        if self.first_loss is None:
+            self.first_loss = loss
+        what = _loss_diverged(loss, self.first_loss)
+        if what:
+            return self._diverged(f"the loss {what}", f"at epoch {self.epoch}, batch {self.batch + 1}")
+        lr = self.schedule(self.step)
+        self.optimizer.step(net.parameters, net.unflatten_gradients(mean_flat), lr)
+        self.step += 1
+        event = {"type": "batch", "epoch": self.epoch, "batch": self.batch + 1, "batches": self.batches,
+                 "step": self.step, "lr": lr, "epoch_end": False}
+        self.batch += 1
+        if self.batch == self.batches:
+            event["epoch_end"] = True
+            if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
+                return self._diverged("parameters became NaN or inf", f"in epoch {self.epoch}")
+            self.good = {k: v.copy() for k, v in net.parameters.items()}
+            self.batch = 0
+            self.epoch += 1
+            if self.epoch > config.epochs:
+                self.finished = True
+            else:
+                self.order = self.rng.permutation(self.m) if self.shuffle else None
+        return event
+
+    def _diverged(self, cause, where):
+        self.net.parameters = self.good
+        self.finished = True
+        return _diverged_event(cause, where, self.epoch - 1, self.config)
