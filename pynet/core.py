@@ -263,7 +263,7 @@ def one_hot(labels, n_classes=10):
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array, got shape {labels.shape}")
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer)):
+    if not np.issubdtype(labels.dtype, np.integer):  # also when empty: np.array([]) is float
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
             raise ValueError("labels must be whole numbers")
         labels = labels.astype(np.int64)

@@ -9,7 +9,8 @@ native tests that call the mutated function ([tool.mutmut] in pyproject.toml: te
 tests/e2e; slow tests stay skipped). It prints one row per module: mutants, killed, survived,
 timeout, no tests (no test calls the function), other (crashed or suspicious) and the score,
 (killed + timeout) / mutants. MODULE names a file of pynet/ ("optim", "model"); none means all.
---survivors lists the mutants no test noticed (`mutmut show NAME` prints one's diff).
+--survivors lists the mutants no test noticed, each with its changed line (`mutmut show NAME`
+prints the whole diff).
 Slow (tens of minutes for a whole module on a busy machine) and not part of CI.
 """
 
@@ -67,6 +68,14 @@ def tally(module):
     return row, sorted(survivors)
 
 
+def changed_lines(name):
+    """The lines a mutant changes, as '- old | + new' (from `mutmut show`)."""
+    out = subprocess.run([sys.executable, "-m", "mutmut", "show", name.split(" ")[0]], cwd=ROOT,
+                         capture_output=True, text=True).stdout
+    lines = [line for line in out.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return " | ".join(" ".join(line.split()) for line in lines)
+
+
 def table(modules):
     """The per-module results as a Markdown table (lines), and the survivors by module."""
     columns = ["mutants", "killed", "survived", "timeout", "no tests", "other", "score"]
@@ -109,7 +118,8 @@ def main(argv=None):
         for module, names in survivors.items():
             if names:
                 print(f"\n{module}: {len(names)} not killed")
-                print("\n".join("  " + n for n in names))
+                for name in names:
+                    print(f"  {name}: {changed_lines(name)}")
     return 0
 
 

@@ -162,3 +162,39 @@ def test_L_layer_forward_of_huge_inputs_is_finite():
     HL, _ = core.L_layer_forward(X, params)
     assert np.all(np.isfinite(HL))
     np.testing.assert_allclose(HL.sum(axis=0), 1.0, rtol=0, atol=1e-12)
+
+
+# ---- the checker's own pieces ---------------------------------------------------------------
+
+
+def test_relative_error_by_hand():
+    assert gradcheck.relative_error(np.array([3.0, 4.0]), np.zeros(2)) == 1.0  # |a - b| = |a| + |b| = 5
+    assert gradcheck.relative_error(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(np.sqrt(2) / 2)
+    assert gradcheck.relative_error(np.array([2.0]), np.array([2.0])) == 0.0
+
+
+def test_numerical_gradient_is_float64_and_uses_its_step():
+    x = np.array([0.5, -1.0], dtype=np.float32)
+    grad = gradcheck.numerical_gradient(lambda: float(np.sum(x.astype(np.float64) ** 3)), x, eps=1e-2)
+    assert grad.dtype == np.float64
+    # central difference of x^3 with step h: 3x^2 + h^2 exactly (up to rounding), h = 1e-2
+    np.testing.assert_allclose(grad, 3 * x.astype(np.float64) ** 2 + 1e-4, rtol=1e-5)
+    np.testing.assert_array_equal(x, np.array([0.5, -1.0], dtype=np.float32))  # restored
+
+
+def test_checks_pass_their_step_on():
+    """A coarse step shows as truncation error: the step given is the step used."""
+    rng = np.random.default_rng(5)
+    Z, dH = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    assert gradcheck.activation_check("sigmoid", Z, dH, eps=0.5) > 1e-4
+    assert gradcheck.activation_check("sigmoid", Z, dH) < TOL
+    params, X, Y = _problem([4, 3, 2], 6)
+    assert max(gradcheck.gradient_check(params, X, Y, "sigmoid", eps=0.5).values()) > 1e-5
+    assert max(gradcheck.gradient_check(params, X, Y, "sigmoid").values()) < TOL
+
+
+def test_gradient_check_defaults_to_relu_hidden_layers():
+    params, X, Y = _problem([5, 4, 3], 4)
+    assert _min_abs_hidden_Z(params, X, "relu") > 1e-3
+    assert gradcheck.gradient_check(params, X, Y) == gradcheck.gradient_check(params, X, Y, "relu")
+    assert max(gradcheck.gradient_check(params, X, Y).values()) < TOL

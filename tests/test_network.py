@@ -256,3 +256,82 @@ def test_sigmoid_hidden_network_trains(blobs):
     before = net.evaluate(X, y)["loss"]
     net.fit(X, y, TrainConfig(epochs=5, batch_size=32, optimizer="adam", learning_rate=0.01))
     assert net.evaluate(X, y)["loss"] < 0.5 * before
+
+
+# ---- the smaller pieces of the model object ----------------------------------------------------
+
+
+def test_activations_are_every_layer_output_of_one_sample():
+    rng = np.random.default_rng(3)
+    net = Network([5, 4, 3, 2], hidden_activation="sigmoid", seed=3, dtype="float64")
+    x = rng.normal(size=5)
+    W1, b1, W2, b2, W3, b3 = (net.parameters[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    h1 = 1 / (1 + np.exp(-(W1 @ x + b1[:, 0])))
+    h2 = 1 / (1 + np.exp(-(W2 @ h1 + b2[:, 0])))
+    z3 = W3 @ h2 + b3[:, 0]
+    out = np.exp(z3) / np.exp(z3).sum()
+    acts = net.activations(x)
+    assert len(acts) == 3
+    for got, want in zip(acts, [h1, h2, out]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_evaluate_an_empty_set_is_nan_without_warnings():
+    import warnings
+
+    net = Network([4, 3, 2], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = net.evaluate(np.zeros((4, 0)), np.zeros(0, dtype=int))
+    assert math.isnan(r["loss"]) and math.isnan(r["accuracy"])
+
+
+def test_evaluate_float32_with_a_probability_that_underflows():
+    """A float32 probability of exactly 0 costs -log(float32 tiny), finite, not inf."""
+    params = {"W1": np.array([[100.0, 0.0], [-100.0, 0.0]], dtype=np.float32), "b1": np.zeros((2, 1), np.float32)}
+    net = Network.from_parameters(params)
+    X = np.array([[1.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    assert net.forward(X)[1, 0] == 0.0
+    r = net.evaluate(X, np.array([1, 0]))
+    assert r["loss"] == pytest.approx(-np.log(np.finfo(np.float32).tiny) / 2, rel=1e-6)
+    assert r["accuracy"] == 0.5
+
+
+def test_forward_refuses_nan_and_non_numeric_inputs():
+    net = Network([3, 2, 2])
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.forward(np.array([[1.0], [np.nan], [0.0]]))
+    with pytest.raises(ValueError, match="X must be numeric"):
+        net.forward(np.array([["a"], ["b"], ["c"]]))
+
+
+def test_gradients_of_a_shard_in_the_model_dtype():
+    rng = np.random.default_rng(4)
+    net = Network([5, 4, 3], seed=2, dtype="float32")
+    X, y = rng.normal(size=(5, 7)), rng.integers(0, 3, 7)
+    loss_sum, correct, g = net.gradients(X, y)
+    assert sorted(g) == ["dW1", "dW2", "db1", "db2"]
+    assert all(v.dtype == np.float32 and v.shape == net.parameters[k[1:]].shape for k, v in g.items())
+    HL = net.forward(X)
+    assert correct == int(np.sum(HL.argmax(axis=0) == y))
+    assert loss_sum == pytest.approx(-np.sum(np.log(HL[y, np.arange(7)])), rel=1e-5)
+    loss_sum, correct, g = net.gradients(np.zeros((5, 0)), np.zeros(0, dtype=int))
+    assert (loss_sum, correct) == (0.0, 0) and sorted(g) == ["dW1", "dW2", "db1", "db2"]
+    assert all(v.dtype == np.float32 and v.shape == net.parameters[k[1:]].shape and not v.any() for k, v in g.items())
+
+
+def test_flatten_and_unflatten_gradients():
+    net = Network([3, 2, 2], seed=0, dtype="float32")
+    g = {"dW1": np.arange(6.0).reshape(2, 3), "db1": np.array([[6.0], [7.0]]),
+         "dW2": np.arange(8.0, 12.0).reshape(2, 2), "db2": np.array([[12.0], [13.0]])}
+    flat = net.flatten_gradients(g)
+    assert flat.dtype == np.float32
+    np.testing.assert_array_equal(flat, np.arange(14.0))
+    np.testing.assert_array_equal(net.flatten_gradients(g, scale=3.0), 3 * np.arange(14.0))
+    back = net.unflatten_gradients(np.arange(14.0))  # float64 in, the model's float32 out
+    assert sorted(back) == sorted(g)
+    for k in g:
+        assert back[k].dtype == np.float32
+        np.testing.assert_array_equal(back[k], g[k])
+    with pytest.raises(ValueError, match="expected 14 gradient values, got \\(13,\\)"):
+        net.unflatten_gradients(np.zeros(13))

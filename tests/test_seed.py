@@ -185,23 +185,94 @@ def test_one_hot_and_accuracy_hand_computation():
     np.testing.assert_array_equal(Y, [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
     assert pynet.accuracy(np.array([2, 0, 0]), Y) == pytest.approx(2 / 3)
     assert pynet.accuracy(np.array([2, 0, 0]), np.array([2, 1, 0])) == pytest.approx(2 / 3)
+    np.testing.assert_array_equal(pynet.one_hot(np.array([2.0, 0.0]), 3), [[0, 1], [0, 0], [1, 0]])
+    # no labels at all, whatever the array's dtype (np.array([]) is float64): no columns
+    for empty in (np.array([]), np.zeros(0, dtype=int)):
+        assert pynet.one_hot(empty, 4).shape == (4, 0)
+    with pytest.raises(ValueError, match="^labels must be whole numbers$"):
+        pynet.one_hot(np.array([0.5, 1.0]), 3)
 
 
-def test_L_layer_model_is_the_seed_loop(mnist):
-    """L_layer_model == initialize + (forward, loss, backward, update) repeated, bit for bit."""
-    X, Y = mnist[0][:, :200], mnist[1][:, :200]
-    dims, lr, n = [784, 8, 10], 0.0075, 5
+def seed_loop_by_hand(X, Y, dims, learning_rate, iterations):
+    """The seed's model written out in plain NumPy from its formulas: weights randn * 0.1 in layer
+    order from np.random.seed(2), zero biases; relu hidden layers, softmax output; loss
+    -1/m sum(Y log HL); dZ = HL - Y at the output, dW = dZ H_prev^T / m, db = mean of dZ,
+    dH_prev = W^T dZ, relu' = [Z > 0]; W -= lr dW, b -= lr db. Returns (losses, parameters)."""
+    rng = np.random.RandomState(2)
+    L = len(dims) - 1
+    W = [None] + [rng.randn(dims[l], dims[l - 1]) * 0.1 for l in range(1, L + 1)]
+    b = [None] + [np.zeros((dims[l], 1)) for l in range(1, L + 1)]
+    m = X.shape[1]
+    losses = []
+    for _ in range(iterations):
+        H, Z = [X], [None]
+        for l in range(1, L + 1):
+            Z.append(np.dot(W[l], H[l - 1]) + b[l])
+            if l < L:
+                H.append(np.maximum(0, Z[l]))
+            else:
+                E = np.exp(Z[l] - np.max(Z[l], axis=0, keepdims=True))
+                H.append(E / np.sum(E, axis=0, keepdims=True))
+        losses.append(-np.sum(Y * np.log(H[L])) / m)
+        dZ = H[L] - Y
+        for l in range(L, 0, -1):
+            dW = np.dot(dZ, H[l - 1].T) / m
+            db = np.sum(dZ, axis=1, keepdims=True) / m
+            if l > 1:
+                dZ = np.dot(W[l].T, dZ) * (Z[l - 1] > 0)
+            W[l] = W[l] - learning_rate * dW
+            b[l] = b[l] - learning_rate * db
+    params = {}
+    for l in range(1, L + 1):
+        params["W" + str(l)], params["b" + str(l)] = W[l], b[l]
+    return losses, params
+
+
+def test_L_layer_model_equals_the_seed_loop_written_by_hand():
+    """L_layer_model against the seed's formulas in plain NumPy (two hidden layers, 12 iterations)."""
+    rng = np.random.default_rng(11)
+    dims, lr, n = [12, 8, 6, 4], 0.5, 12
+    labels = rng.integers(0, 4, 40)
+    X = rng.normal(size=(4, 12))[labels].T + rng.normal(scale=0.5, size=(12, 40))
+    Y = np.eye(4)[:, labels]
     losses = []
     trained = pynet.L_layer_model(X, Y, dims, lr, n, callback=lambda i, loss: losses.append((i, loss)))
-    params = pynet.initialize_parameters(dims)
-    manual = []
-    for i in range(n):
-        HL, memories = pynet.L_layer_forward(X, params)
-        manual.append((i, pynet.compute_loss(HL, Y)))
-        params = pynet.update_parameters(params, pynet.L_layer_backward(HL, Y, memories), lr)
-    assert losses == manual
-    for k in params:
-        np.testing.assert_array_equal(trained[k], params[k])
+    expected_losses, expected = seed_loop_by_hand(X, Y, dims, lr, n)
+    assert [i for i, _ in losses] == list(range(n))
+    np.testing.assert_allclose([loss for _, loss in losses], expected_losses, rtol=1e-12, atol=0)
+    assert expected_losses[-1] < 0.9 * expected_losses[0]  # the run learns: not a comparison of two idle loops
+    assert sorted(trained) == sorted(expected)
+    for k in expected:
+        np.testing.assert_allclose(trained[k], expected[k], rtol=1e-10, atol=1e-13, err_msg=k)
+    # seed 2 is the default; another seed starts (and so ends) elsewhere
+    other = pynet.L_layer_model(X, Y, dims, lr, n, seed=3)
+    assert not np.allclose(other["W1"], trained["W1"])
+
+
+def test_L_layer_model_defaults_are_the_seed_run(capsys):
+    """Learning rate 0.0075, 3000 iterations, seed 2 and no printing unless asked."""
+    rng = np.random.default_rng(12)
+    labels = rng.integers(0, 3, 20)
+    X = rng.normal(size=(3, 5))[labels].T + rng.normal(scale=0.5, size=(5, 20))
+    Y = np.eye(3)[:, labels]
+    trained = pynet.L_layer_model(X, Y, [5, 4, 3])
+    assert capsys.readouterr().out == ""
+    _, expected = seed_loop_by_hand(X, Y, [5, 4, 3], 0.0075, 3000)
+    for k in expected:
+        np.testing.assert_allclose(trained[k], expected[k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_L_layer_model_refusals_name_the_problem():
+    X, Y = np.zeros((4, 3)), np.eye(2)[:, [0, 1, 0]]
+    with pytest.raises(ValueError, match=r"Y must be one-hot of shape \(2, 3\), got \(3, 3\)"):
+        pynet.L_layer_model(X, np.eye(3), [4, 5, 2], 0.1, 1)
+    with pytest.raises(ValueError, match="X must be numeric, got dtype <U1"):
+        pynet.L_layer_model(np.full((4, 3), "a"), Y, [4, 5, 2], 0.1, 1)
+    with pytest.raises(ValueError, match="Y must be numeric"):
+        pynet.L_layer_model(X, np.full((2, 3), "a"), [4, 5, 2], 0.1, 1)
+    with pytest.raises(FloatingPointError, match="loss became nan at iteration 1: learning rate 1e\\+300 is too high"):
+        with np.errstate(all="ignore"):
+            pynet.L_layer_model(np.ones((4, 3)), Y, [4, 5, 2], 1e300, 3)
 
 
 def test_L_layer_model_print_loss(mnist, capsys):
