@@ -7,6 +7,7 @@ import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize
 from pynet.preprocess import preprocess
+from support import same_model
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +43,6 @@ def run_to_end(b, budget_ms=50, limit=10_000):
 def drawing_of(image28, scale=10):
     """A grey canvas (280x280 bytes, ink bright) of a 28x28 image in [0, 1]."""
     return np.kron(np.rint(np.asarray(image28).reshape(28, 28) * 255), np.ones((scale, scale))).astype(np.uint8)
-
-
-def same_model(a, b):
-    """Two model files hold the same model: parameters, layers and metadata (their bytes differ
-    with the zip members' timestamps)."""
-    a, b = serialize.from_bytes(a), serialize.from_bytes(b)
-    assert (a.dimensions, a.hidden_activation, a.metadata) == (b.dimensions, b.hidden_activation, b.metadata)
-    assert sorted(a.parameters) == sorted(b.parameters)
-    return all(a.parameters[k].dtype == b.parameters[k].dtype and np.array_equal(a.parameters[k], b.parameters[k])
-               for k in a.parameters)
 
 
 def current_parameters(b):

@@ -10,6 +10,7 @@ import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize, settings, trainer
 from pynet.preprocess import preprocess
+from support import same_model
 
 
 def data_file(n_train=300, n_test=250, n_validation=0, seed=0):
@@ -50,16 +51,6 @@ def finish(b, budget_ms=50):
         results.append(b.step(budget_ms))
         if results[-1]["done"] is not None:
             return results
-
-
-def same_model(a, b):
-    """Two model files hold the same model: parameters, layers and metadata (their bytes differ
-    with the zip members' timestamps)."""
-    a, b = serialize.from_bytes(a), serialize.from_bytes(b)
-    assert (a.dimensions, a.hidden_activation, a.metadata) == (b.dimensions, b.hidden_activation, b.metadata)
-    assert sorted(a.parameters) == sorted(b.parameters)
-    return all(a.parameters[k].dtype == b.parameters[k].dtype and np.array_equal(a.parameters[k], b.parameters[k])
-               for k in a.parameters)
 
 
 def parameters_of(b):

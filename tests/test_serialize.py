@@ -11,6 +11,7 @@ import pytest
 
 import pynet
 from pynet import Network, TrainConfig, serialize
+from support import pickled_object
 
 
 @pytest.fixture(scope="module")
@@ -172,17 +173,12 @@ def test_object_arrays_and_pickles_are_refused(trained, tmp_path):
     net, _ = trained
     marker = tmp_path / "pwned"
 
-    class Payload:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-
-    obj = np.empty(1, dtype=object)
-    obj[0] = Payload()
+    obj = pickled_object(marker)
     for blob in (
         npz(entries(net, W1=obj), allow_pickle=True),
         npz(entries(net, metadata=np.array([{"a": 1}], dtype=object)), allow_pickle=True),
         pickle.dumps(net),
-        pickle.dumps(Payload()),
+        pickle.dumps(obj[0]),
     ):
         with pytest.raises(ValueError, match="not a valid pynet model file"):
             serialize.from_bytes(blob)
@@ -416,12 +412,7 @@ def test_from_bytes_never_unpickles_even_past_the_archive_check(trained, tmp_pat
     net, _ = trained
     marker = tmp_path / "pwned-past-check"
 
-    class Payload:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-
-    obj = np.empty(1, dtype=object)
-    obj[0] = Payload()
+    obj = pickled_object(marker)
     monkeypatch.setattr(serialize, "check_npz_archive", lambda *args: None)
     with pytest.raises(ValueError, match="^not a valid pynet model file: Object arrays cannot be loaded"):
         serialize.from_bytes(npz(entries(net, W1=obj), allow_pickle=True))

@@ -1,0 +1,27 @@
+"""Helpers shared by the native test files (imported by name: tests/ is on sys.path)."""
+
+import numpy as np
+
+from pynet import serialize
+
+
+def same_model(a, b):
+    """Two model files hold the same model: parameters, layers and metadata (their bytes differ
+    with the zip members' timestamps)."""
+    a, b = serialize.from_bytes(a), serialize.from_bytes(b)
+    assert (a.dimensions, a.hidden_activation, a.metadata) == (b.dimensions, b.hidden_activation, b.metadata)
+    assert sorted(a.parameters) == sorted(b.parameters)
+    return all(a.parameters[k].dtype == b.parameters[k].dtype and np.array_equal(a.parameters[k], b.parameters[k])
+               for k in a.parameters)
+
+
+def pickled_object(marker):
+    """An object array whose unpickling would create the file marker: loading it must never happen."""
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    obj = np.empty(1, dtype=object)
+    obj[0] = Payload()
+    return obj
