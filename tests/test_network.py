@@ -274,6 +274,7 @@ def test_activations_are_every_layer_output_of_one_sample():
     assert len(acts) == 3
     for got, want in zip(acts, [h1, h2, out]):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.forward(x.reshape(5, 1))[:, 0], out, rtol=1e-12, atol=1e-15)
 
 
 def test_evaluate_an_empty_set_is_nan_without_warnings():

@@ -266,7 +266,7 @@ def test_L_layer_model_refusals_name_the_problem():
     X, Y = np.zeros((4, 3)), np.eye(2)[:, [0, 1, 0]]
     with pytest.raises(ValueError, match=r"Y must be one-hot of shape \(2, 3\), got \(3, 3\)"):
         pynet.L_layer_model(X, np.eye(3), [4, 5, 2], 0.1, 1)
-    with pytest.raises(ValueError, match="X must be numeric, got dtype <U1"):
+    with pytest.raises(ValueError, match="^X must be numeric, got dtype <U1$"):
         pynet.L_layer_model(np.full((4, 3), "a"), Y, [4, 5, 2], 0.1, 1)
     with pytest.raises(ValueError, match="Y must be numeric"):
         pynet.L_layer_model(X, np.full((2, 3), "a"), [4, 5, 2], 0.1, 1)
