@@ -274,6 +274,7 @@ def test_activations_are_every_layer_output_of_one_sample():
     assert len(acts) == 3
     for got, want in zip(acts, [h1, h2, out]):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.forward(x.reshape(5, 1))[:, 0], out, rtol=1e-12, atol=1e-15)
 
 
 def test_evaluate_an_empty_set_is_nan_without_warnings():
@@ -335,3 +336,11 @@ def test_flatten_and_unflatten_gradients():
         np.testing.assert_array_equal(back[k], g[k])
     with pytest.raises(ValueError, match="expected 14 gradient values, got \\(13,\\)"):
         net.unflatten_gradients(np.zeros(13))
+
+
+def test_network_defaults_to_the_seed_weights_in_float32():
+    net = Network([4, 3, 2])
+    rng = np.random.RandomState(2)  # the seed's np.random.seed(2) stream
+    np.testing.assert_array_equal(net.parameters["W1"], (rng.randn(3, 4) * 0.1).astype(np.float32))
+    np.testing.assert_array_equal(net.parameters["W2"], (rng.randn(2, 3) * 0.1).astype(np.float32))
+    assert net.hidden_activation == "relu" and net.dtype == np.float32

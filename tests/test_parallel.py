@@ -102,8 +102,8 @@ def test_workers_train_the_same_model_as_network_train_epoch_by_epoch(name, worl
         for k, p in nets[0].parameters.items():
             np.testing.assert_array_equal(net.parameters[k], p)  # workers stay identical
     # the same steps with the same learning rates, and each epoch's end where train ends it
-    assert [(e["epoch"], e["batch"], e["step"], e["lr"]) for e in log] == \
-        [(e["epoch"], e["batch"], e["step"], e["lr"]) for e in batches]
+    assert [(e["epoch"], e["batch"], e["batches"], e["step"], e["lr"]) for e in log] == \
+        [(e["epoch"], e["batch"], e["batches"], e["step"], e["lr"]) for e in batches]
     assert [e["epoch_end"] for e in log] == [e["batch"] == 5 for e in log]
 
 
@@ -225,10 +225,10 @@ def test_one_worker_with_the_defaults_is_network_train():
         net = Network([784, 8, 10], seed=3, dtype="float64")
         run = ShardedRun(net, X, np.eye(10)[:, y], config)
         assert run.finished is False and run.batch_sizes() == [min(batch_size or 200, 200)]
-        if batch_size == 0:
-            np.testing.assert_array_equal(run._shard_indices(), np.arange(200))
         epoch_ends = []
         while not run.finished:
+            if batch_size == 0:  # every epoch
+                np.testing.assert_array_equal(run._shard_indices(), np.arange(200))
             n, loss_sum, _, flat = run.shard_gradients()
             event = run.apply(flat / n, loss_sum / n)
             if event["epoch_end"]:

@@ -266,7 +266,7 @@ def test_L_layer_model_refusals_name_the_problem():
     X, Y = np.zeros((4, 3)), np.eye(2)[:, [0, 1, 0]]
     with pytest.raises(ValueError, match=r"Y must be one-hot of shape \(2, 3\), got \(3, 3\)"):
         pynet.L_layer_model(X, np.eye(3), [4, 5, 2], 0.1, 1)
-    with pytest.raises(ValueError, match="X must be numeric, got dtype <U1"):
+    with pytest.raises(ValueError, match="^X must be numeric, got dtype <U1$"):
         pynet.L_layer_model(np.full((4, 3), "a"), Y, [4, 5, 2], 0.1, 1)
     with pytest.raises(ValueError, match="Y must be numeric"):
         pynet.L_layer_model(X, np.full((2, 3), "a"), [4, 5, 2], 0.1, 1)
@@ -315,3 +315,27 @@ def test_predict_uses_argmax_of_the_forward_pass(seed_forward, mnist):
     params = pynet.initialize_parameters([784, 3, 7, 10])
     np.testing.assert_array_equal(pynet.predict(mnist[0][:, 10:20], Y, params), HL.argmax(axis=0))
     assert core.ACTIVATIONS == ("sigmoid", "relu", "softmax")
+
+
+def test_relu_is_the_default_activation_of_a_layer():
+    H_prev, W, b = seed_layer_inputs()
+    W = W - 4  # some negative pre-activations, so that relu and the others differ
+    H, memory = pynet.layer_forward(H_prev, W, b)
+    np.testing.assert_array_equal(H, np.maximum(0, W @ H_prev + b))
+    dH = np.ones_like(H, dtype=float)
+    dH_prev, dW, db = pynet.layer_backward(dH, memory)
+    dZ = (W @ H_prev + b > 0).astype(float)
+    np.testing.assert_allclose(dW, dZ @ H_prev.T / 5, rtol=1e-14)
+    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / 5, rtol=1e-14)
+    np.testing.assert_allclose(dH_prev, W.T @ dZ, rtol=1e-14)
+
+
+def test_L_layer_backward_takes_the_label_of_one_sample_as_a_vector():
+    params = pynet.initialize_parameters([4, 3, 2])
+    x = np.array([[0.5], [-1.0], [2.0], [0.1]])
+    HL, memories = pynet.L_layer_forward(x, params)
+    column = pynet.L_layer_backward(HL, np.array([[0.0], [1.0]]), memories)
+    vector = pynet.L_layer_backward(HL, np.array([0.0, 1.0]), memories)
+    assert sorted(column) == sorted(vector)
+    for k in column:
+        np.testing.assert_array_equal(vector[k], column[k])

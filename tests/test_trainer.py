@@ -7,6 +7,7 @@ Network.train, the optimizers and ShardedRun must agree with them step after ste
 """
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -249,6 +250,12 @@ def test_check_learning_rate_accepts_numbers():
 # ---- the schedules ---------------------------------------------------------------------------
 
 
+def test_schedule_defaults():
+    """One step for the cosine (0 from step 1 on), halving every 1000 steps."""
+    assert Schedule(0.1, "cosine")(1) == pytest.approx(0.0, abs=1e-17)
+    assert [Schedule(0.1, "step")(t) for t in (999, 1000)] == [0.1, 0.05]
+
+
 def test_constant_schedule():
     s = Schedule(0.03, "constant", total_steps=10, step_every=2)
     assert [s(t) for t in (0, 1, 5, 10, 1000)] == [0.03] * 5
@@ -438,6 +445,19 @@ def test_patience_stops_after_that_many_epochs_without_improvement_and_restores_
             np.testing.assert_array_equal(net.parameters[k], snapshots[best][k])
 
 
+def test_patience_stops_a_run_that_no_longer_improves():
+    """A rate too small to move float32 weights: the validation loss stays exactly the same, which
+    is not an improvement, so the run stops after `patience` epochs with the first epoch's model."""
+    X, y = problem(m=30)
+    Xv, yv = problem(m=20, seed=1)
+    net = Network([6, 4, 3], seed=1, dtype="float32")
+    events, snapshots = train(net, X, y, validation=(Xv, yv), epochs=10, batch_size=10, optimizer="sgd",
+                              learning_rate=1e-30, patience=2)
+    losses = [e["val_loss"] for e in events if e["type"] == "epoch"]
+    assert len(losses) == 3 and losses[0] == losses[1] == losses[2]
+    assert events[-1]["reason"] == "early_stop"
+
+
 def test_no_patience_never_stops_early():
     X, y = problem(m=30)
     Xv, yv = problem(m=20, seed=1)
@@ -463,7 +483,9 @@ def test_divergence_after_good_epochs_restores_exactly_the_last_good_epoch():
     done = events[-1]
     assert done["reason"] == "diverged" and "too high" in done["message"]
     assert 1 <= done["epochs_run"] == len(snapshots) < 8
-    assert f"at epoch {len(snapshots) + 1}," in done["message"]
+    last = [e for e in events if e["type"] == "batch"][-1]
+    failing_batch = last["batch"] + 1 if last["epoch"] == len(snapshots) + 1 else 1
+    assert f"at epoch {len(snapshots) + 1}, batch {failing_batch}:" in done["message"]
     for k, v in net.parameters.items():
         np.testing.assert_array_equal(v, snapshots[-1][k])
     # the last batch event shows the step that broke the run was never applied beyond that epoch
@@ -534,7 +556,12 @@ def test_event_fields_agree_with_each_other():
     Xv, yv = problem(m=20, seed=1)
     net = Network([6, 4, 3], hidden_activation="sigmoid", seed=1)
     config = TrainConfig(epochs=3, batch_size=8, optimizer="sgd", learning_rate=0.1, eval_every=2)
-    events = list(net.train(X, y, config, validation=(Xv, yv)))
+    t0 = time.perf_counter()
+    events = []
+    for event in net.train(X, y, config, validation=(Xv, yv)):
+        if "elapsed_s" in event:  # time since the run began: within the time this loop has taken
+            assert 0 < event["elapsed_s"] <= time.perf_counter() - t0
+        events.append(event)
     assert events[0] == {"type": "start", "config": config.validated().to_dict(), "dimensions": [6, 4, 3],
                          "hidden_activation": "sigmoid", "samples": 30, "batches": 4}
     seen = 0
