@@ -128,3 +128,37 @@ def test_data_parallel_training_refuses_dropout(blobs):
     X, y, _, _ = blobs
     with pytest.raises(ValueError, match="does not support dropout"):
         ShardedRun(pynet.Network([20, 8, 3], dropout=0.2), X, y, rank=0, world=2)
+
+
+def test_a_dense_layer_is_relu_unless_told_and_passes_on_need_dH_prev():
+    assert Dense().activation == "relu"
+    assert [repr(layer) for layer in dense_stack([4, 3, 2])] == ["Dense('relu')", "Dense('softmax')"]
+    net = _net([5, 4, 3])
+    X, Y = _data(5, 3)
+    HL, memories = net._forward(X)
+    hidden, output = net.layers
+    # by default the gradient with respect to the layer's input is computed, and not when told
+    assert hidden.backward(net._params(0), np.ones((4, 7)), memories[0])[0].shape == (5, 7)
+    assert hidden.backward(net._params(0), np.ones((4, 7)), memories[0], need_dH_prev=False)[0] is None
+    assert output.backward_from_dZ(HL - Y, memories[1])[0].shape == (4, 7)
+    assert output.backward_from_dZ(HL - Y, memories[1], need_dH_prev=False)[0] is None
+
+
+def test_dropout_with_rate_zero_draws_nothing_and_a_rate_of_one_is_refused():
+    rng = np.random.default_rng(0)
+    H = np.ones((3, 4))
+    out, mask = Dropout(0.0).forward({}, H, Mode(training=True, rng=rng))
+    assert out is H and mask is None
+    assert rng.random() == np.random.default_rng(0).random()  # the generator was not used
+    with pytest.raises(ValueError):
+        Dropout(1)
+
+
+def test_training_with_dropout_is_reproducible(blobs):
+    X, y, _, _ = blobs
+    config = pynet.TrainConfig(epochs=2, batch_size=50, learning_rate=0.01, seed=4)
+    a, b = pynet.Network([20, 16, 3], seed=1, dropout=0.3), pynet.Network([20, 16, 3], seed=1, dropout=0.3)
+    a.fit(X, y, config)
+    b.fit(X, y, config)
+    for name, value in a.parameters.items():
+        np.testing.assert_array_equal(b.parameters[name], value)

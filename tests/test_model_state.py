@@ -9,6 +9,7 @@ import pytest
 
 import pynet
 from pynet import bridge, serialize
+from pynet.errors import SettingError
 
 
 @pytest.fixture
@@ -252,3 +253,24 @@ def test_handle_returns_the_value_and_lets_bugs_through(page_state):
     assert bridge.handle("model_info") == {"value": bridge.model_info()}
     with pytest.raises(KeyError):
         bridge.handle("no_such_call")
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"epochs": 0}, "epochs"), ({"epochs": "x"}, "epochs"), ({"epochs": 1.5}, "epochs"), ({"batch_size": -1}, "batch_size"),
+    ({"l2": "x"}, "l2"), ({"momentum": 1.0}, "momentum"), ({"optimizer": "lbfgs"}, "optimizer"),
+    ({"schedule": "wavy"}, "schedule"), ({"learning_rate": 0}, "learning_rate"), ({"seed": True}, "seed"),
+])
+def test_a_train_config_refusal_names_its_field(changes, field):
+    with pytest.raises(SettingError) as refused:
+        pynet.TrainConfig(**changes).validated()
+    assert refused.value.field == field
+
+
+def test_slices_of_an_evaluation_are_reported(blobs):
+    X, y, Xv, yv = blobs
+    events = list(pynet.Network([20, 8, 3], seed=1).train(X, y, pynet.TrainConfig(epochs=1, batch_size=100),
+                                                           validation=(Xv, yv), eval_chunk=128))
+    slices = [e for e in events if e["type"] == "evaluating"]
+    assert slices == [{"type": "evaluating", "epoch": 1, "set": "validation", "done": 128, "of": 300},
+                      {"type": "evaluating", "epoch": 1, "set": "validation", "done": 256, "of": 300}]
+    assert [e["type"] for e in events].index("epoch") > [e["type"] for e in events].index("evaluating")
