@@ -576,3 +576,24 @@ def test_event_fields_agree_with_each_other():
             assert e["epochs"] == 3 and seen == 30 * e["epoch"]
             assert 0 < e["train_s"] <= e["elapsed_s"]
             assert e["samples_per_s"] == pytest.approx(seen / e["train_s"], rel=1e-9)
+
+
+def test_patience_stops_exactly_patience_epochs_after_the_best_and_keeps_it():
+    """The validation set's labels are the training labels shifted by one class, so its loss only
+    rises as the network learns: the best epoch is the first, and with patience 2 the run stops
+    after epoch 3 with epoch 1's parameters."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(scale=2.0, size=(3, 10))
+    y = rng.integers(0, 3, 300)
+    X = (centres[y] + rng.normal(size=(300, 10))).T
+    config = TrainConfig(epochs=10, batch_size=50, learning_rate=0.01, patience=2, seed=1)
+    net = Network([10, 8, 3], seed=1, dtype="float64")
+    events = list(net.train(X, y, config, validation=(X, (y + 1) % 3)))
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[0]["val_loss"] < epochs[1]["val_loss"] < epochs[2]["val_loss"]
+    assert events[-1]["reason"] == "early_stop" and events[-1]["epochs_run"] == 3
+    first = Network([10, 8, 3], seed=1, dtype="float64")
+    first.fit(X, y, TrainConfig(epochs=1, batch_size=50, learning_rate=0.01, seed=1))
+    for name, value in first.parameters.items():
+        np.testing.assert_array_equal(net.parameters[name], value)
