@@ -326,7 +326,7 @@ def start_training(config):
     _state["run"] = {
         "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
-        "step": 0, "epoch": 0, "evaluating": False, "done": None,
+        "step": 0, "epoch": 0, "evaluating": False,
         "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
@@ -391,7 +391,6 @@ def _finish(run, done):
     model in use stays until the user takes the other one.
     """
     _state["run"] = None
-    run["done"] = done
     last = run["last_epoch"] or {}
     if done["reason"] == "diverged" and not last:
         # diverged before its first epoch ended: nothing good was learned, keep the previous model
@@ -562,7 +561,7 @@ def parallel_start(config, rank, world):
     _state["run"] = {
         "net": net, "shard": shard, "gen": None, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": shard.batches, "total_steps": shard.batches * tc.epochs,
-        "step": 0, "epoch": 0, "pending_eval": None, "done": None, "started": time.perf_counter(),
+        "step": 0, "epoch": 0, "pending_eval": None, "started": time.perf_counter(),
         "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
