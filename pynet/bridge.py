@@ -6,9 +6,10 @@ outputs (dicts of numbers, strings and lists). The module keeps the state of one
 * the *current* model, used for predictions: the default model until a training run ends
   (completed, stopped or diverged), then the trained one;
 * the data sets loaded so far ('small', 'full');
-* the training run in progress: its own Network, the event generator of ``Network.train``
-  and the test evaluation, which is done here in small chunks so that no single call blocks
-  the worker for long (pause and stop answer between two chunks).
+* the training run in progress: its own Network and the event generator of its Trainer,
+  run in small time slices (``step``) so that pause and stop answer between two of them;
+  with helper workers, ``step`` also hands out the other shards of each batch;
+* in a helper worker, the network and data that ``helper_gradients`` computes shards with.
 
 Nothing here evaluates user text: settings are checked field by field and a bad value raises
 ValueError with a message meant for the page, leaving every existing state as it was.
@@ -24,11 +25,11 @@ from . import serialize
 from .data import load_npz
 from .errors import SettingError
 from .model import HIDDEN_ACTIVATIONS, Network, training_bytes
-from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer
+from .trainer import TrainConfig, Trainer, shard_gradients
 from .optim import OPTIMIZERS
 from .preprocess import preprocess
 from .settings import (MAX_EPOCHS, MAX_FULL_BATCH, MAX_HIDDEN_LAYERS, MAX_MODEL_BYTES, MAX_MODEL_LAYERS,
-                       MAX_SHOWN_UNITS, MAX_WIDTH, N_CLASSES, N_INPUTS)
+                       MAX_SHOWN_UNITS, MAX_WIDTH, MAX_WORKERS, N_CLASSES, N_INPUTS)
 
 EVAL_MACS = 60e6  # multiply-adds per evaluation slice: a slice stays within a step's time budget
 
@@ -40,6 +41,7 @@ _state = {
     "run": None,          # the training run in progress, see start_training
     "last_eval": None,    # (dataset name, predictions, probabilities max) of the current model on test
     "offer": None,        # a trained model the user may take instead of the current one, see _finish
+    "helper": None,       # in a helper worker: the network and data of its shards, see helper_start
 }
 
 
@@ -304,21 +306,24 @@ def check_config(config):
     return dims, activation, dataset, train_size, tc
 
 
-def start_training(config):
+def start_training(config, workers=1):
     """Check the settings and start a run (any run in progress is dropped); return its summary.
 
     config: {'hidden': '128' | [128], 'activation', 'optimizer', 'learning_rate', 'epochs',
     'batch_size' (0: full batch), 'train_size', 'seed', 'dataset', 'eval_every'}.
+    workers: how many workers share each batch (data-parallel, see helper_start); this one
+    computes the first shard and ``step`` hands out the others.
     Raises ValueError on a bad value; nothing is changed then.
     """
     dims, activation, dataset, train_size, tc = check_config(config)
+    workers = _whole({"workers": workers}, "workers", 1, MAX_WORKERS, "workers")
     d = _dataset(dataset)
     images, labels = d["train"]
     X, y = images[:train_size].T, labels[:train_size]
     net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
     # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
     trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
-                      eval_chunk=_eval_chunk_size(dims))
+                      eval_chunk=_eval_chunk_size(dims), shards=workers)
     gen = trainer.run()
     start = next(gen)
     batches = start["batches"]
@@ -326,11 +331,11 @@ def start_training(config):
     _state["run"] = {
         "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
         "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
-        "step": 0, "epoch": 0, "evaluating": False,
+        "step": 0, "epoch": 0, "evaluating": False, "awaiting": False,
         "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
-            "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict()}
+            "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(), "workers": workers}
 
 
 def _eval_chunk_size(dims):
@@ -344,33 +349,6 @@ def _eval_set(d, split):
         return None
     images, labels = d[split]
     return images.T, labels
-
-
-def _begin_eval(run, event):
-    """Data-parallel runs: start evaluating the epoch's network on the validation split (the
-    full data set has one), then the test split, one slice per call of _continue_eval."""
-    d = _dataset(run["dataset"])
-    sets = [(name, _eval_set(d, name)) for name in ("validation", "test") if name in d]
-    run["pending_eval"] = {"event": event, "evals": [(name, Evaluation(run["net"], X, labels, _eval_chunk_size(run["dims"])))
-                                                     for name, (X, labels) in sets]}
-
-
-def _continue_eval(run):
-    """Evaluate one slice; return the completed epoch event when every split is done."""
-    pending = run["pending_eval"]
-    name, ev = pending["evals"][0]
-    if not ev.step():
-        return None
-    event = pending["event"]
-    key = "val" if name == "validation" else "test"
-    event[key + "_acc"], event[key + "_loss"] = ev.accuracy, ev.loss
-    if name == "test":
-        run["test_eval"] = (run["dataset"], ev.predictions, ev.confidence)
-    pending["evals"].pop(0)
-    if pending["evals"]:
-        return None
-    run["pending_eval"] = None
-    return event
 
 
 def _epoch_out(run, event):
@@ -440,51 +418,101 @@ def discard_offer():
     return model_info()
 
 
-def step(budget_ms=60):
+def step(budget_ms=60, replies=None):
     """Run the training for about budget_ms milliseconds; see _step. Overflow warnings of a
     diverging run are silenced: divergence is reported in the result instead."""
     with np.errstate(all="ignore"):
-        return _step(budget_ms)
+        return _step(budget_ms, replies)
 
 
-def _step(budget_ms):
+def _step(budget_ms, replies):
     """Run the training for about budget_ms milliseconds (at least one batch or one evaluation chunk).
 
     Returns {'losses': [[step, loss], ...], 'epochs': [epoch events], 'done': None or
-    {'reason', 'message', 'model'}, 'step', 'total_steps', 'epoch', 'samples_per_s', 'elapsed_s',
-    'evaluating': bool}.
+    {'reason', 'message', 'model', 'offer'}, 'step', 'total_steps', 'epoch', 'samples_per_s',
+    'elapsed_s', 'evaluating': bool, 'request', 'awaiting'}.
+    A run with helpers (start_training's workers) also stops early, at each batch:
+    'request' is then {'parameters': bytes of float32, 'shards': [bytes of int32 sample indices]}
+    for the helpers (helper_gradients); the next call computes this worker's own shard and
+    returns 'awaiting': True; the call after that gives the helpers' results as replies.
     """
     run = _state["run"]
     if run is None:
         raise ValueError("no training run is in progress")
+    if run["awaiting"] != (replies is not None):
+        raise ValueError("the run is waiting for the helpers' gradients" if run["awaiting"]
+                         else "no helper gradients were asked for")
     deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
-    losses, epochs, done = [], [], None
-    tc = run["config"]
-    while True:
-        event = next(run["gen"])  # the run's last event is 'done', after which it is dropped
+    out = {"losses": [], "epochs": [], "done": None, "request": None, "awaiting": False}
+    event = run["gen"].send(_helper_results(replies)) if run["awaiting"] else next(run["gen"])
+    run["awaiting"] = False
+    while True:  # the run's last event is 'done', after which it is dropped
         kind = event["type"]
         run["evaluating"] = kind == "evaluating"
         if kind == "batch":
             run["step"] = event["step"]
             run["epoch"] = event["epoch"]
             run["samples_per_s"] = event["samples_per_s"]
-            losses.append([event["step"], _finite(event["loss"])])
+            out["losses"].append([event["step"], _finite(event["loss"])])
         elif kind == "epoch":
             run["samples_per_s"] = event["samples_per_s"]
             test = run["trainer"].evaluations.get("test")
             if event["test_acc"] is not None and test is not None:
                 run["test_eval"] = (run["dataset"], test.predictions, test.confidence)
-            epochs.append(_epoch_out(run, event))
+            out["epochs"].append(_epoch_out(run, event))
+        elif kind == "gradients":
+            out["request"] = {"parameters": event["parameters"].astype(np.float32).tobytes(),
+                              "shards": [idx.astype(np.int32).tobytes() for idx in event["shards"]]}
+        elif kind == "awaiting":
+            run["awaiting"] = out["awaiting"] = True
         elif kind == "done":
             info = _finish(run, event)
-            done = {"reason": event["reason"], "message": event["message"], "model": info, "offer": offer_info()}
-        if done is not None or time.perf_counter() >= deadline:
+            out["done"] = {"reason": event["reason"], "message": event["message"], "model": info, "offer": offer_info()}
+        if kind in ("gradients", "awaiting", "done") or time.perf_counter() >= deadline:
             break
-    return {"losses": losses, "epochs": epochs, "done": done, "step": run["step"],
-            "total_steps": run["total_steps"], "epoch": run["epoch"], "epochs_total": tc.epochs,
-            "batches": run["batches"], "samples_per_s": run["samples_per_s"],
-            "elapsed_s": time.perf_counter() - run["started"],
-            "evaluating": run["evaluating"] and done is None}
+        event = next(run["gen"])
+    out.update(step=run["step"], total_steps=run["total_steps"], epoch=run["epoch"], epochs_total=run["config"].epochs,
+               batches=run["batches"], samples_per_s=run["samples_per_s"], elapsed_s=time.perf_counter() - run["started"],
+               evaluating=run["evaluating"] and out["done"] is None)
+    return out
+
+
+def _helper_results(replies):
+    """The helpers' replies (a list of helper_gradients results) as the trainer takes them."""
+    results = []
+    for reply in _py(replies):
+        reply = _py(reply)
+        results.append((int(reply["n"]), float(reply["loss_sum"]), int(reply["correct"]),
+                        np.frombuffer(_bytes(reply["grad"]), dtype=np.float32)))
+    return results
+
+
+def helper_start(config):
+    """Make this worker a helper of data-parallel runs with these settings (the same as the
+    run's): it keeps a network of the run's shape and the run's training images."""
+    dims, activation, dataset, train_size, tc = check_config(config)
+    images, labels = _dataset(dataset)["train"]
+    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    _state["helper"] = {"net": net, "X": images[:train_size].T, "labels": labels[:train_size]}
+    return {"dimensions": dims, "train_size": train_size}
+
+
+def helper_gradients(parameters, shard):
+    """A helper's part of a batch: the run's parameters (bytes of float32) and the sample indices
+    of its shard (bytes of int32). Returns {'n', 'loss_sum', 'correct', 'grad': bytes of the
+    float32 summed gradient (n times the shard's mean)}."""
+    helper = _state["helper"]
+    if helper is None:
+        raise ValueError("this worker is not a helper of a data-parallel run")
+    idx = np.frombuffer(_bytes(shard), dtype=np.int32)
+    if idx.size and not (0 <= idx.min() and idx.max() < helper["labels"].shape[0]):
+        raise ValueError("a shard names images outside the run's training set")
+    net = helper["net"]
+    net.load_flat_parameters(np.frombuffer(_bytes(parameters), dtype=np.float32))
+    with np.errstate(all="ignore"):
+        n, loss_sum, correct, flat = shard_gradients(net, helper["X"], helper["labels"], idx)
+    return {"n": int(n), "loss_sum": float(loss_sum), "correct": int(correct),
+            "grad": np.ascontiguousarray(flat, dtype=np.float32).tobytes()}
 
 
 def warm_up(budget_ms=50):
@@ -529,8 +557,7 @@ def stop_training():
     if run is None:
         return {"model": model_info(), "stopped": False}
     net = run["net"]
-    if run.get("gen") is not None:
-        run["gen"].close()
+    run["gen"].close()
     if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
         _state["run"] = None
         return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
@@ -540,103 +567,6 @@ def stop_training():
 
 def training():
     return _state["run"] is not None
-
-
-# ---- data-parallel training (see web/parallel.js) -------------------------------------------
-#
-# Every worker calls parallel_start with the same settings, its rank and the number of
-# workers; then, for each batch, parallel_grad (its shard's summed gradient) and, once the
-# page has added them up, parallel_apply (the batch's mean gradient). Rank 0 is the page's
-# own worker: it also evaluates the test set at the end of each epoch (parallel_eval, in
-# chunks) and its network becomes the current model at the end (parallel_finish).
-
-
-def parallel_start(config, rank, world):
-    """Start this worker's part of a data-parallel run; return the same summary as start_training."""
-    dims, activation, dataset, train_size, tc = check_config(config)
-    images, labels = _dataset(dataset)["train"]
-    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
-    shard = ShardedRun(net, images[:train_size].T, labels[:train_size], tc, rank=int(rank), world=int(world))
-    _state["offer"] = None  # a new run: an offer left untaken goes
-    _state["run"] = {
-        "net": net, "shard": shard, "gen": None, "config": tc, "dataset": dataset, "train_size": train_size,
-        "dims": dims, "activation": activation, "batches": shard.batches, "total_steps": shard.batches * tc.epochs,
-        "step": 0, "epoch": 0, "pending_eval": None, "started": time.perf_counter(),
-        "samples_per_s": 0.0, "last_epoch": None, "base": _state["model"],
-    }
-    return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
-            "batches": shard.batches, "total_steps": shard.batches * tc.epochs, "config": tc.to_dict(),
-            "gradient_size": int(sum(p.size for p in net.parameters.values()))}
-
-
-def _shard_run():
-    run = _state["run"]
-    if run is None or "shard" not in run:
-        raise ValueError("no data-parallel training run is in progress")
-    return run
-
-
-def parallel_grad():
-    """This worker's shard of the next batch: {'n', 'loss_sum', 'correct', 'grad': bytes of the
-    float32 summed gradient (n times the shard's mean)}."""
-    run = _shard_run()
-    with np.errstate(all="ignore"):
-        n, loss_sum, correct, flat = run["shard"].shard_gradients()
-    return {"n": int(n), "loss_sum": float(loss_sum), "correct": int(correct),
-            "grad": np.ascontiguousarray(flat, dtype=np.float32).tobytes()}
-
-
-def parallel_apply(mean, batch_loss):
-    """Apply the batch's mean gradient (bytes of float32). Returns the ShardedRun event; for a
-    divergence ('done') on rank 0, the run is finished as in step()."""
-    run = _shard_run()
-    flat = np.frombuffer(_bytes(mean), dtype=np.float32)
-    with np.errstate(all="ignore"):
-        event = run["shard"].apply(flat, batch_loss)
-    if event["type"] == "batch":
-        run["step"], run["epoch"] = event["step"], event["epoch"]
-        event["finished"] = run["shard"].finished
-        return event
-    done = dict(event)
-    model = _finish(run, done) if run["shard"].rank == 0 else None  # _finish may reword the message
-    return {"type": "done", "reason": done["reason"], "message": done["message"], "model": model,
-            "offer": offer_info()}
-
-
-def parallel_eval(epoch_event, budget_ms=60):
-    """Rank 0: evaluate the test set for an epoch event {'epoch', 'epochs', 'loss', 'train_acc'}
-    in chunks of about budget_ms; None until done, then the epoch as step() reports it."""
-    run = _shard_run()
-    if run["pending_eval"] is None:
-        _begin_eval(run, dict(_py(epoch_event)))
-    deadline = time.perf_counter() + max(1.0, float(budget_ms)) / 1000.0
-    while True:
-        event = _continue_eval(run)
-        if event is not None:
-            return _epoch_out(run, event)
-        if time.perf_counter() >= deadline:
-            return None
-
-
-def parallel_epoch(epoch_event):
-    """Rank 0: record an epoch that is not evaluated; the epoch as step() reports it."""
-    run = _shard_run()
-    event = dict(_py(epoch_event))
-    event.setdefault("test_acc", None)
-    event.setdefault("test_loss", None)
-    return _epoch_out(run, event)
-
-
-def parallel_finish(reason="completed"):
-    """End this worker's part of the run. On rank 0 the run ends as after step() or
-    stop_training(); returns {'model': the current model's info or None, 'offer': see _finish}."""
-    run = _state["run"]
-    if run is None or "shard" not in run:
-        return {"model": model_info() if _state["model"] is not None else None}
-    if run["shard"].rank != 0:
-        _state["run"] = None
-        return {"model": None}
-    return {"model": _finish(run, {"reason": reason, "message": reason}), "offer": offer_info()}
 
 
 # ---- analysis -------------------------------------------------------------------------------
@@ -708,10 +638,9 @@ def use_default_model():
 # ---- the worker's one way in ----------------------------------------------------------------
 
 _CALLS = {f.__name__: f for f in (
-    cell_images, dataset_summary, discard_offer, first_layer, has_dataset, load_dataset, load_default_model,
-    load_model, misclassified, model_info, offer_info, parallel_apply, parallel_epoch, parallel_eval,
-    parallel_finish, parallel_grad, parallel_start, predict, samples, save_model, start_training, step,
-    stop_training, use_default_model, use_offered, warm_up, warm_up_done)}
+    cell_images, dataset_summary, discard_offer, first_layer, has_dataset, helper_gradients, helper_start,
+    load_dataset, load_default_model, load_model, misclassified, model_info, offer_info, predict, samples,
+    save_model, start_training, step, stop_training, use_default_model, use_offered, warm_up, warm_up_done)}
 
 
 def handle(name, *args):

@@ -20,7 +20,7 @@ import numpy as np
 from . import core
 from .layers import INFERENCE, Dropout, Mode, dense_stack
 from .optim import check_learning_rate
-from .trainer import Evaluation, ShardedRun, TrainConfig, Trainer, TrainingDiverged, labels_of  # noqa: F401
+from .trainer import Evaluation, TrainConfig, Trainer, TrainingDiverged, labels_of, shard_gradients  # noqa: F401
 
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid")
 DTYPES = ("float32", "float64")
@@ -217,13 +217,26 @@ class Network:
 
     def unflatten_gradients(self, flat):
         """The inverse of flatten_gradients: a dict of dW/db arrays (views of flat)."""
+        return {"d" + k: v for k, v in self._unflatten(flat, "gradient").items()}
+
+    def flat_parameters(self):
+        """W1, b1, W2, ... concatenated into one 1-D array (a copy): what a data-parallel
+        helper receives to compute its shard with the trainer's parameters."""
+        return np.concatenate([np.ravel(p) for p in self.parameters.values()])
+
+    def load_flat_parameters(self, flat):
+        """Set the parameters from an array made by flat_parameters (copied); ValueError when
+        its size does not fit this network."""
+        self.parameters = {k: v.copy() for k, v in self._unflatten(flat, "parameter").items()}
+
+    def _unflatten(self, flat, what):
         flat = np.asarray(flat, dtype=self.dtype)
         total = sum(p.size for p in self.parameters.values())
         if flat.shape != (total,):
-            raise ValueError(f"expected {total} gradient values, got {flat.shape}")
+            raise ValueError(f"expected {total} {what} values, got {flat.shape}")
         out, i = {}, 0
         for k, p in self.parameters.items():
-            out["d" + k] = flat[i : i + p.size].reshape(p.shape)
+            out[k] = flat[i : i + p.size].reshape(p.shape)
             i += p.size
         return out
 

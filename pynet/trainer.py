@@ -6,7 +6,12 @@ any two events. ``Network.train`` and ``Network.fit`` are thin wrappers around i
 
 Evaluation can be done in slices (``eval_chunk``): the trainer then yields an 'evaluating'
 event after each slice, so that a caller running it in time slices (the browser worker) is
-never blocked for long by a whole test set. Shapes follow the seed: samples are columns.
+never blocked for long by a whole test set.
+
+Data-parallel training is the same loop with another source of gradients (``shards`` > 1):
+each batch is split into shards, the trainer computes the first and asks its caller for the
+others with a 'gradients' event (the parameters and the shards' sample indices, answered by
+``shard_gradients`` on other workers). Shapes follow the seed: samples are columns.
 """
 
 import math
@@ -179,12 +184,19 @@ class Trainer:
             the last one.
         eval_chunk: evaluate in slices of this many samples, with an 'evaluating' event after
             each (None: each set at once, no such events).
+        shards: split every batch into this many shards (np.array_split), the first computed here,
+            the others by the caller (see ``run``): data-parallel training. 1: no split.
     After the run, ``evaluations`` holds the last Evaluation of each set ({'validation', 'test'}).
     """
 
-    def __init__(self, net, X, Y, config=None, validation=None, test=None, eval_chunk=None):
+    def __init__(self, net, X, Y, config=None, validation=None, test=None, eval_chunk=None, shards=1):
         self.net = net
         self.config = (config or TrainConfig()).validated()
+        if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
+            raise ValueError(f"shards must be a whole number of at least 1, got {shards!r}")
+        if shards > 1 and net.dropout:
+            raise ValueError("data-parallel training does not support dropout: train with one worker")
+        self.shards = int(shards)
         X = net._training_input(X)
         self.m = X.shape[1]
         self.sets = {}
@@ -211,6 +223,12 @@ class Trainer:
             'epoch': epoch, epochs, loss, train_acc, val_loss/val_acc, test_loss/test_acc (or None),
                      elapsed_s, train_s (elapsed without evaluation), samples_per_s;
             'done': reason ('completed', 'early_stop', 'diverged'), message, epochs_run.
+        With shards > 1, each batch also yields
+            'gradients': parameters (the flat parameters, ``Network.flat_parameters``), shards
+                (the sample indices of shards 2..): the caller has them computed elsewhere with
+                ``shard_gradients`` while the trainer computes the first shard on the next resume;
+            'awaiting': the trainer needs the other shards' results, given by ``send(replies)``
+                (replies: their ``shard_gradients`` tuples, in the order of the shards).
         On divergence the parameters of the last good epoch are restored; on early stop, those
         of the epoch with the best validation loss.
         """
@@ -224,7 +242,7 @@ class Trainer:
         shuffle = batch_size < m
         # C order: without BLAS (Pyodide), dW = dZ @ X.T over thousands of samples is ~10x
         # slower when X is a transposed (Fortran-order) view, as images.T is.
-        full_batch = None if shuffle else np.ascontiguousarray(net._batch(self.X))
+        full_batch = None if shuffle or self.shards > 1 else np.ascontiguousarray(net._batch(self.X))
 
         good = _copy(net.parameters)
         best = (math.inf, None)  # (validation loss, parameters) for early stopping
@@ -235,19 +253,21 @@ class Trainer:
         seen = 0
         step = 0
         yield {"type": "start", "config": config.to_dict(), "dimensions": list(net.dimensions),
-               "hidden_activation": net.hidden_activation, "samples": m, "batches": batches}
+               "hidden_activation": net.hidden_activation, "samples": m, "batches": batches,
+               "shards": self.shards}
         epoch = 0
         for epoch in range(1, config.epochs + 1):
             order = rng.permutation(m) if shuffle else None
             loss_sum = 0.0
             correct = 0
             for b in range(batches):
-                if order is None:
-                    Xb, yb = full_batch, labels
+                idx = np.arange(m) if order is None else order[b * batch_size : (b + 1) * batch_size]
+                if self.shards > 1:
+                    nb, loss, hits, gradients = yield from self._gathered(idx)
                 else:
-                    idx = order[b * batch_size : (b + 1) * batch_size]
-                    Xb, yb = net._batch(rows[idx].T), labels[idx]
-                HL, loss, gradients = net._forward_backward(Xb, yb, eye, mode)
+                    Xb, yb = (full_batch, labels) if order is None else (net._batch(rows[idx].T), labels[idx])
+                    HL, loss, gradients = net._forward_backward(Xb, yb, eye, mode)
+                    nb, hits = Xb.shape[1], int(np.count_nonzero(HL.argmax(axis=0) == yb))
                 if first_loss is None:
                     first_loss = loss
                 what = _loss_diverged(loss, first_loss)
@@ -258,10 +278,9 @@ class Trainer:
                 lr = schedule(step)
                 optimizer.step(net.parameters, gradients, lr)
                 step += 1
-                nb = Xb.shape[1]
                 seen += nb
                 loss_sum += loss * nb
-                correct += int(np.count_nonzero(HL.argmax(axis=0) == yb))
+                correct += hits
                 elapsed = time.perf_counter() - start
                 yield {"type": "batch", "epoch": epoch, "batch": b + 1, "batches": batches, "step": step,
                        "loss": loss, "lr": lr, "elapsed_s": elapsed,
@@ -303,6 +322,39 @@ class Trainer:
         yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
 
 
+    def _gathered(self, idx):
+        """The gradient of the batch of samples idx from its shards (a generator: see ``run``):
+        (n, mean loss, samples predicted right, mean gradients)."""
+        parts = np.array_split(idx, self.shards)
+        yield {"type": "gradients", "parameters": self.net.flat_parameters(), "shards": parts[1:]}
+        results = [shard_gradients(self.net, self.X, self.labels, parts[0])]
+        replies = yield {"type": "awaiting", "shards": len(parts) - 1}
+        if replies is None or len(replies) != len(parts) - 1:
+            raise ValueError(f"the trainer needs the results of {len(parts) - 1} other shards")
+        size = results[0][3].size
+        for part, reply in zip(parts[1:], replies):
+            n, loss_sum, hits, flat = reply
+            if int(n) != len(part) or np.shape(flat) != (size,):
+                raise ValueError(f"a shard's result does not fit: {int(n)} samples and {np.size(flat)} "
+                                 f"gradient values for {len(part)} samples and {size}")
+            results.append((int(n), float(loss_sum), int(hits), np.asarray(flat)))
+        n = sum(r[0] for r in results)
+        total = np.zeros(size, np.float64)
+        for r in results:
+            total += r[3]
+        mean = self.net.unflatten_gradients((total / n).astype(self.net.dtype))
+        return n, sum(r[1] for r in results) / n, sum(r[2] for r in results), mean
+
+
+def shard_gradients(net, X, labels, idx):
+    """One shard of a batch: (n, loss_sum, correct, flat), flat being n times the mean gradient
+    of the samples idx (columns of X; labels (m,)) as one array, so that shards add up.
+    A helper worker calls it after ``net.load_flat_parameters`` of the trainer's parameters."""
+    idx = np.asarray(idx)
+    loss_sum, correct, gradients = net.gradients(X.T[idx].T, labels[idx])  # a gather of rows, as in run
+    return len(idx), loss_sum, correct, net.flatten_gradients(gradients, scale=len(idx))
+
+
 def evaluates(config, epoch):
     """Whether the validation and test sets are evaluated after this epoch."""
     return epoch % config.eval_every == 0 or epoch == config.epochs
@@ -313,8 +365,7 @@ def _copy(parameters):
 
 
 def _plan(config, m):
-    """(batch_size, batches, schedule, optimizer) of a run of config on m samples: the same for
-    Network.train and ShardedRun, so that both take the same steps."""
+    """(batch_size, batches, schedule, optimizer) of a run of config on m samples."""
     batch_size = m if config.batch_size in (0, None) or config.batch_size >= m else config.batch_size
     batches = math.ceil(m / batch_size)
     schedule = Schedule(config.learning_rate, config.schedule, total_steps=batches * config.epochs,
@@ -349,97 +400,3 @@ class TrainingDiverged(FloatingPointError):
     def __init__(self, message, history, epochs_run):
         super().__init__(message)
         self.history, self.epochs_run = history, epochs_run
-
-
-class ShardedRun:
-    """One worker's part of a data-parallel run of ``Network.train``.
-
-    Every worker builds the same network (same seed) and a ShardedRun with the same data and
-    config, its rank and the number of workers (world). They go through the same batches in
-    the same shuffled order (the same generator as ``train``); each computes the gradients of
-    its shard of the batch (``shard_gradients``), the coordinator forms the batch's mean
-    gradient (sum of n_k * g_k over the shards, divided by the batch size) and every worker
-    applies it (``apply``) with its own copy of the optimizer. The parameters then stay the
-    same on every worker, and equal to single-worker training up to float rounding.
-    """
-
-    def __init__(self, net, X, Y, config=None, rank=0, world=1):
-        config = (config or TrainConfig()).validated()
-        world, rank = int(world), int(rank)
-        if world < 1 or not 0 <= rank < world:
-            raise ValueError(f"rank must be in [0, {world}), got {rank}")
-        if net.dropout:
-            raise ValueError("data-parallel training does not support dropout: train with one worker")
-        X = net._training_input(X)
-        m = X.shape[1]
-        self.net, self.config, self.rank, self.world, self.m = net, config, rank, world, m
-        self.rows = X.T
-        self.labels = labels_of(Y, net.dimensions[-1], m)
-        self.batch_size, self.batches, self.schedule, self.optimizer = _plan(config, m)
-        self.shuffle = self.batch_size < m
-        self.rng = np.random.default_rng(config.seed)
-        self.epoch, self.batch, self.step = 1, 0, 0
-        self.order = self.rng.permutation(m) if self.shuffle else None
-        self.first_loss = None
-        self.good = {k: v.copy() for k, v in net.parameters.items()}
-        self.finished = False
-
-    def batch_sizes(self):
-        """Sizes of every worker's shard of the current batch (np.array_split's split)."""
-        start = self.batch * self.batch_size
-        n = min(self.batch_size, self.m - start)
-        return [len(a) for a in np.array_split(np.arange(n), self.world)]
-
-    def _shard_indices(self):
-        start = self.batch * self.batch_size
-        idx = np.arange(start, min(start + self.batch_size, self.m))
-        if self.order is not None:
-            idx = self.order[idx]
-        return np.array_split(idx, self.world)[self.rank]
-
-    def shard_gradients(self):
-        """(n, loss_sum, correct, flat): this worker's shard of the current batch; flat holds
-        n times its mean gradient (the shard's summed gradient), ready to be added up."""
-        if self.finished:
-            raise ValueError("the run has ended")
-        idx = self._shard_indices()
-        loss_sum, correct, gradients = self.net.gradients(self.rows[idx].T, self.labels[idx])
-        return len(idx), loss_sum, correct, self.net.flatten_gradients(gradients, scale=len(idx))
-
-    def apply(self, mean_flat, batch_loss):
-        """Apply the batch's mean gradient (flat) whose batch had mean loss batch_loss.
-
-        Returns {'type': 'batch', 'epoch', 'batch', 'step', 'lr', 'epoch_end': bool} or, when the
-        loss diverged (the same test as ``train``), {'type': 'done', 'reason': 'diverged', ...}
-        with the parameters of the last good epoch restored.
-        """
-        net, config = self.net, self.config
-        loss = float(batch_loss)
-        if self.first_loss is None:
-            self.first_loss = loss
-        what = _loss_diverged(loss, self.first_loss)
-        if what:
-            return self._diverged(f"the loss {what}", f"at epoch {self.epoch}, batch {self.batch + 1}")
-        lr = self.schedule(self.step)
-        self.optimizer.step(net.parameters, net.unflatten_gradients(mean_flat), lr)
-        self.step += 1
-        event = {"type": "batch", "epoch": self.epoch, "batch": self.batch + 1, "batches": self.batches,
-                 "step": self.step, "lr": lr, "epoch_end": False}
-        self.batch += 1
-        if self.batch == self.batches:
-            event["epoch_end"] = True
-            if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
-                return self._diverged("parameters became NaN or inf", f"in epoch {self.epoch}")
-            self.good = {k: v.copy() for k, v in net.parameters.items()}
-            self.batch = 0
-            self.epoch += 1
-            if self.epoch > config.epochs:
-                self.finished = True
-            else:
-                self.order = self.rng.permutation(self.m) if self.shuffle else None
-        return event
-
-    def _diverged(self, cause, where):
-        self.net.parameters = self.good
-        self.finished = True
-        return _diverged_event(cause, where, self.epoch - 1, self.config)

@@ -24,7 +24,7 @@ def small_npz(mnist_raw):
 @pytest.fixture()
 def worker(small_npz):
     """Bridge state as after the worker's start-up: a default model and the small data set."""
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None)
+    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
     bridge.load_default_model(serialize.to_bytes(Network([784, 16, 10], seed=3)))
     bridge.load_dataset("small", small_npz)
     return bridge
@@ -270,57 +270,32 @@ def test_full_data_set_reports_validation_accuracy(worker, mnist_raw):
     assert all(e["val_acc"] is None for r in run_to_end(worker) for e in r["epochs"])
 
 
-class Ranks:
-    """`world` bridge states swapped in one process, driven as web/parallel.js drives its workers:
-    every rank computes its shard's summed gradient, the page adds them up in double precision
-    and divides by the batch size (meanOf), rounds to float32 and sends that mean to every rank;
-    at an epoch's end rank 0 evaluates the test set (peval) or records the epoch (pepoch)."""
+def with_helpers(b, budget_ms=50, tamper=None, limit=10_000):
+    """Yield the step() results of a run started with workers > 1, answering its requests as
+    web/worker.js does: each request's shards go to helper_gradients (here the same bridge,
+    made a helper by helper_start: a helper's state is apart from the run's), the next step()
+    computes the run's own shard, and the helpers' results come back with the step after.
+    tamper(answers) may change the helpers' results (to make a run diverge)."""
+    replies = None
+    for _ in range(limit):
+        r = b.step(budget_ms, replies)
+        replies = None
+        yield r
+        if r["done"] is not None:
+            return
+        if r["request"] is not None:
+            answers = [b.helper_gradients(r["request"]["parameters"], shard) for shard in r["request"]["shards"]]
+            own = b.step(budget_ms)
+            assert own["awaiting"] and own["request"] is None and own["done"] is None
+            yield own
+            replies = tamper(answers) if tamper else answers
+    raise AssertionError("training did not finish")
 
-    def __init__(self, b, config, world=2):
-        self.b, self.world, self.config = b, world, config
-        base = dict(b._state, run=None)
-        self.states = [dict(base) for _ in range(world)]
-        self.summaries = [self.on(k, b.parallel_start, config, k, world) for k in range(world)]
-        self.nets = [state["run"]["net"] for state in self.states]  # kept: a finished run is dropped
-        self.m = self.summaries[0]["train_size"]
-        self.epoch_loss, self.epoch_correct = 0.0, 0
 
-    def on(self, rank, fn, *args):
-        self.b._state = self.states[rank]
-        try:
-            return fn(*args)
-        finally:
-            self.b._state = self.states[0]
-
-    def net(self, rank):
-        return self.nets[rank]
-
-    def batch(self, mean_hook=None):
-        """One batch on every rank: {'events' (every rank's), 'sizes' (the shards'), 'loss' (the
-        batch's mean), 'epoch' (rank 0's epoch report at an epoch's end, else None)}."""
-        parts = [self.on(k, self.b.parallel_grad) for k in range(self.world)]
-        n = sum(p["n"] for p in parts)
-        total = sum(np.frombuffer(p["grad"], np.float32).astype(np.float64) for p in parts)
-        mean = (total / n).astype(np.float32)
-        if mean_hook is not None:
-            mean = mean_hook(mean)
-        loss_sum = sum(p["loss_sum"] for p in parts)
-        self.epoch_loss += loss_sum
-        self.epoch_correct += sum(p["correct"] for p in parts)
-        events = [self.on(k, self.b.parallel_apply, mean.tobytes(), loss_sum / n) for k in range(self.world)]
-        out = {"events": events, "sizes": [p["n"] for p in parts], "loss": loss_sum / n, "epoch": None}
-        ev = events[0]
-        if ev["type"] == "batch" and ev["epoch_end"]:
-            epochs = self.summaries[0]["config"]["epochs"]
-            e = {"epoch": ev["epoch"], "epochs": epochs, "loss": self.epoch_loss / self.m,
-                 "train_acc": self.epoch_correct / self.m}
-            self.epoch_loss, self.epoch_correct = 0.0, 0
-            if ev["epoch"] % self.summaries[0]["config"]["eval_every"] == 0 or ev["epoch"] == epochs:
-                while out["epoch"] is None:
-                    out["epoch"] = self.on(0, self.b.parallel_eval, e, 20)
-            else:
-                out["epoch"] = self.on(0, self.b.parallel_epoch, e)
-        return out
+def start_with_helpers(b, config, workers=2):
+    summary = b.start_training(config, workers)
+    b.helper_start(config)
+    return summary
 
 
 # The 2-worker run differs from the 1-worker run only by float32 rounding: the batch's mean
@@ -331,9 +306,9 @@ PARALLEL_PARAM_ATOL = 1e-6
 
 
 def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
-    """Two ranks driven like web/parallel.js against one worker's step() with the same seed: the
+    """Two workers driven like web/worker.js against one worker's step() with the same seed: the
     same batch losses and final parameters (float32 tolerance above), the same per-epoch
-    accuracies, and rank 0's network becomes the current model."""
+    accuracies, and the run's network becomes the current model."""
     config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1}
     worker.start_training(config)
     results = run_to_end(worker)
@@ -342,28 +317,18 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
     single_params = {k: v.copy() for k, v in worker._state["model"].parameters.items()}
     worker.use_default_model()
 
-    ranks = Ranks(worker, config)
-    assert ranks.summaries[0]["total_steps"] == 16
-    assert ranks.summaries[0]["gradient_size"] == 784 * 32 + 32 + 32 * 10 + 10
-    epochs, losses, seen = [], [], 0
-    while True:
-        out = ranks.batch()
-        events, n = out["events"], sum(out["sizes"])
-        assert out["sizes"] == [n - n // 2, n // 2]  # np.array_split: the first shard takes the odd sample
-        losses.append(out["loss"])
-        seen += n
-        assert events[0] == events[1]
-        if out["epoch"] is not None:
-            epochs.append(out["epoch"])
-        if events[0]["finished"]:
-            assert [e["epoch"] for e in epochs] == [1, 2]
-            break
-    for k in single_params:  # every rank holds the same network
-        np.testing.assert_array_equal(ranks.net(1).parameters[k], ranks.net(0).parameters[k])
-    assert ranks.on(1, worker.parallel_finish, "completed") == {"model": None}
-    info = ranks.on(0, worker.parallel_finish, "completed")["model"]
-    assert info["name"] == "trained" and info["dimensions"] == [784, 32, 10] and seen == 2000
-    assert len(losses) == len(single_losses) == 16
+    summary = start_with_helpers(worker, config)
+    assert summary["total_steps"] == 16 and summary["workers"] == 2
+    results = list(with_helpers(worker))
+    requests = [r["request"] for r in results if r["request"] is not None]
+    assert len(requests) == 16 and all(len(q["shards"]) == 1 for q in requests)
+    sizes = [len(q["shards"][0]) // 4 for q in requests]  # int32 indices
+    assert sizes == [64] * 7 + [52] + [64] * 7 + [52]  # np.array_split: 1000 = 7 x 128 + 104, halved
+    epochs = [e for r in results for e in r["epochs"]]
+    losses = [loss for r in results for _, loss in r["losses"]]
+    done = results[-1]["done"]
+    assert done["reason"] == "completed" and done["model"]["name"] == "trained"
+    assert [e["epoch"] for e in epochs] == [1, 2]
     np.testing.assert_allclose(losses, single_losses, rtol=PARALLEL_LOSS_RTOL, atol=0)
     assert [e["test_acc"] for e in epochs] == pytest.approx([e["test_acc"] for e in single], abs=0.005)
     assert [e["train_acc"] for e in epochs] == pytest.approx([e["train_acc"] for e in single], abs=0.005)
@@ -419,70 +384,63 @@ def test_divergence_in_the_first_epoch_keeps_the_previous_model(worker):
     assert not worker.training()
 
 
-def parallel_into_epoch_2(worker, config):
-    """Two ranks through the first epoch and one batch of the second; returns (ranks, the
-    parameters every rank held at the end of the first epoch)."""
-    ranks = Ranks(worker, config)
-    good = None
-    while True:
-        events = ranks.batch()["events"]
-        assert events[0]["type"] == "batch"
-        if good is not None:
-            return ranks, good
-        if events[0]["epoch_end"]:
-            good = [{k: v.copy() for k, v in ranks.net(r).parameters.items()} for r in range(2)]
+def into_epoch_2_with_helpers(worker, config, tamper=None):
+    """A two-worker run through its first epoch and into the second; returns (the results so
+    far, the run's parameters at the end of the first epoch, the rest of the run)."""
+    start_with_helpers(worker, config)
+    rest = with_helpers(worker, budget_ms=1, tamper=tamper)
+    results, good = [], None
+    for r in rest:
+        results.append(r)
+        if r["epochs"]:
+            good = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+        if good is not None and r["epoch"] == 2 and r["request"] is not None:
+            return results, good, rest
 
 
-def test_divergence_in_parallel_apply_restores_the_last_good_epoch_exactly(worker, mnist_raw):
-    ranks, good = parallel_into_epoch_2(worker, DIVERGING)
-    for r in range(2):
-        poison(ranks.net(r))
-    out = ranks.batch()
-    events = out["events"]
-    assert np.isnan(out["loss"])
-    for r, event in enumerate(events):
-        assert event["type"] == "done" and event["reason"] == "diverged"
-        assert "became nan at epoch 2, batch 2" in event["message"]
-        assert_same_parameters(ranks.net(r).parameters, good[r])
-    assert events[0]["model"]["name"] == "default" and events[1]["model"] is None
-    assert events[0]["offer"]["reason"] == "diverged"
+def test_divergence_with_helpers_restores_the_last_good_epoch_exactly(worker, mnist_raw):
+    results, good, rest = into_epoch_2_with_helpers(worker, DIVERGING)
+    poison(worker._state["run"]["net"])  # after the request: the helpers still had finite parameters
+    results = list(rest)
+    done = results[-1]["done"]
+    assert done["reason"] == "diverged" and "became nan at epoch 2, batch 2" in done["message"]
+    assert done["model"]["name"] == "default" and done["offer"]["reason"] == "diverged"
     worker.use_offered()
-    assert_same_parameters(current_parameters(worker), good[0])
+    assert_same_parameters(current_parameters(worker), good)
     # and that epoch is the single-worker run's first epoch (up to float32 rounding)
     reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
     for k, p in reference.parameters.items():
-        np.testing.assert_allclose(good[0][k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
+        np.testing.assert_allclose(good[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
 
 
 def test_parameters_gone_non_finite_at_an_epoch_end_restore_the_last_good_epoch(worker):
-    """A finite loss but an inf in the mean gradient of an epoch's last batch: the epoch-end
+    """A finite loss but an inf in a helper's gradient of an epoch's last batch: the epoch-end
     check finds non-finite parameters and restores the previous epoch's."""
-    ranks, good = parallel_into_epoch_2(worker, DIVERGING)
-    while True:
-        run = ranks.states[0]["run"]["shard"]
-        last = run.batch == run.batches - 1
-        events = ranks.batch(mean_hook=(lambda m: np.where(np.arange(m.size) == 0, np.inf, m).astype(np.float32))
-                             if last else None)["events"]
-        if last:
-            break
-        assert events[0]["type"] == "batch"
-    for r, event in enumerate(events):
-        assert event["type"] == "done" and event["reason"] == "diverged"
-        assert "parameters became NaN or inf in epoch 2" in event["message"]
-        assert_same_parameters(ranks.net(r).parameters, good[r])
+    batches = 2000 // 50
+    answered = []
+
+    def tamper(answers):
+        answered.append(1)
+        if len(answered) != 2 * batches:  # epoch 2's last batch
+            return answers
+        return [dict(a, grad=np.full(len(a["grad"]) // 4, np.inf, np.float32).tobytes()) for a in answers]
+
+    _, good, rest = into_epoch_2_with_helpers(worker, DIVERGING, tamper)
+    results = list(rest)
+    assert all(np.isfinite(loss) for r in results for _, loss in r["losses"])
+    done = results[-1]["done"]
+    assert done["reason"] == "diverged" and "parameters became NaN or inf in epoch 2" in done["message"]
     worker.use_offered()
-    assert_same_parameters(current_parameters(worker), good[0])
+    assert_same_parameters(current_parameters(worker), good)
 
 
-def test_parallel_divergence_in_the_first_epoch_keeps_the_previous_model(worker):
+def test_divergence_with_helpers_in_the_first_epoch_keeps_the_previous_model(worker):
     before = worker.save_model()
-    ranks = Ranks(worker, DIVERGING)
-    for r in range(2):
-        poison(ranks.net(r))
-    events = ranks.batch()["events"]
-    assert [e["reason"] for e in events] == ["diverged", "diverged"]
-    assert events[0]["model"]["name"] == "default"
-    assert events[0]["message"].endswith("no epoch finished, so the previous model is still in use")
+    start_with_helpers(worker, DIVERGING)
+    poison(worker._state["run"]["net"])
+    done = list(with_helpers(worker))[-1]["done"]
+    assert done["reason"] == "diverged" and done["model"]["name"] == "default"
+    assert done["message"].endswith("no epoch finished, so the previous model is still in use")
     assert same_model(worker.save_model(), before)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize, settings, trainer
+from pynet.errors import SettingError
 from pynet.preprocess import preprocess
 from support import same_model
 
@@ -32,7 +33,7 @@ DEFAULT = Network([784, 6, 10], seed=1)
 @pytest.fixture()
 def worker():
     """Bridge state as after the page worker's start-up: a default model and a small data set."""
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None)
+    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
     bridge._state.pop("warm", None)
     bridge.load_default_model(serialize.to_bytes(DEFAULT))
     bridge.load_dataset("small", data_file()[0])
@@ -81,14 +82,13 @@ class JsProxy:
 
 
 def test_no_model_yet():
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None)
+    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
     for call in (bridge.save_model, lambda: bridge.predict(bytes(4), 1, 1), bridge.first_layer):
         with pytest.raises(ValueError, match="^no model is loaded yet$"):
             call()
     with pytest.raises(ValueError, match="^the default model is not loaded$"):
         bridge.use_default_model()
     assert bridge.model_info() == {}
-    assert bridge.parallel_finish() == {"model": None}
 
 
 def test_the_default_model_and_its_description(worker):
@@ -440,7 +440,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     summary = worker.start_training(config)
     tc = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", learning_rate=0.01, schedule="step", seed=3)
     assert summary == {"dimensions": [784, 10, 10], "activation": "relu", "dataset": "small", "train_size": 250,
-                       "batches": 4, "total_steps": 8, "config": tc.to_dict()}
+                       "batches": 4, "total_steps": 8, "config": tc.to_dict(), "workers": 1}
     assert worker.training()
     results = finish(worker)
     events, net = native(arrays, [784, 10, 10], tc, train_size=250)
@@ -698,108 +698,80 @@ def test_warm_up_uses_a_784_128_10_network_on_the_small_data_set(worker):
 # ---- data-parallel calls --------------------------------------------------------------------
 
 
-def test_parallel_calls_need_a_parallel_run(worker):
-    for call in (worker.parallel_grad, lambda: worker.parallel_apply(b"", 0.0), lambda: worker.parallel_eval({}),
-                 lambda: worker.parallel_epoch({})):
-        with pytest.raises(ValueError, match="^no data-parallel training run is in progress$"):
-            call()
+def test_helper_calls_are_refused_out_of_turn(worker):
+    with pytest.raises(ValueError, match="^this worker is not a helper of a data-parallel run$"):
+        worker.helper_gradients(b"", b"")
     worker.start_training({"hidden": "4", "epochs": 1})
-    with pytest.raises(ValueError, match="^no data-parallel training run is in progress$"):
-        worker.parallel_grad()
-    assert worker.parallel_finish() == {"model": worker.model_info()}  # a step() run is not ended by it
+    with pytest.raises(ValueError, match="^no helper gradients were asked for$"):
+        worker.step(1, [])
+    worker.start_training({"hidden": "4", "epochs": 1, "batch_size": 100}, 2)
+    r = worker.step(60)
+    assert r["request"] is not None and not r["awaiting"]
+    assert worker.step(60)["awaiting"]
+    with pytest.raises(ValueError, match="^the run is waiting for the helpers' gradients$"):
+        worker.step(60)
     assert worker.training()
 
 
-def test_a_single_rank_parallel_run_is_the_step_run(worker, arrays):
-    config = {"hidden": "8", "epochs": 2, "batch_size": 100, "train_size": 250, "seed": 4, "eval_every": 2}
-    summary = worker.parallel_start(JsProxy(config), "0", "1")
-    tc = TrainConfig(epochs=2, batch_size=100, seed=4, eval_every=2)
-    assert summary == {"dimensions": [784, 8, 10], "activation": "relu", "dataset": "small", "train_size": 250,
-                       "batches": 3, "total_steps": 6, "config": tc.to_dict(), "gradient_size": 784 * 8 + 8 + 8 * 10 + 10}
-    events, net = native(arrays, [784, 8, 10], tc, train_size=250)
-    native_batches = [e for e in events if e["type"] == "batch"]
-    reports = []
-    for k in range(6):
-        part = worker.parallel_grad()
-        assert part["loss_sum"] == pytest.approx(native_batches[k]["loss"] * part["n"], rel=1e-6)
-        assert part["n"] == [100, 100, 50][k % 3]
-        mean = np.frombuffer(part["grad"], np.float32) / np.float32(part["n"])
-        event = worker.parallel_apply(JsBuffer(mean.tobytes()), part["loss_sum"] / part["n"])
-        assert (event["type"], event["step"], event["epoch"], event["batch"]) == ("batch", k + 1, k // 3 + 1, k % 3 + 1)
-        assert event["finished"] == (k == 5) and event["epoch_end"] == (k % 3 == 2)
-        if event["epoch_end"]:
-            e = {"epoch": event["epoch"], "epochs": 2, "loss": 1.0, "train_acc": 0.5}
-            if event["epoch"] == 1:
-                reports.append(worker.parallel_epoch(JsProxy(e)))
-            else:
-                out = None
-                while out is None:
-                    out = worker.parallel_eval(JsProxy(e), 1)
-                reports.append(out)
-    assert reports[0] == {"epoch": 1, "epochs": 2, "loss": 1.0, "train_acc": 0.5, "val_acc": None, "val_loss": None,
-                          "test_acc": None, "test_loss": None, "step": 3}
-    test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
-    assert reports[1]["test_acc"] == test["accuracy"] and reports[1]["step"] == 6
-    info = worker.parallel_finish("completed")["model"]
-    assert info == {"name": "trained", "dimensions": [784, 8, 10], "hidden_activation": "relu",
-                    "test_acc": test["accuracy"]}
-    saved = serialize.from_bytes(worker.save_model())
-    for k in net.parameters:
-        np.testing.assert_allclose(saved.parameters[k], net.parameters[k], rtol=0, atol=1e-6)
-    assert saved.metadata["end"] == "completed" and saved.metadata["epochs_run"] == 2
-    assert worker.misclassified()["errors"] == int(np.count_nonzero(
-        net.predict(arrays["test_images"].T) != arrays["test_labels"]))
-    assert not worker.training()
+@pytest.mark.parametrize("workers, message", [(0, "between 1 and 4, got 0"), (5, "between 1 and 4, got 5"),
+                                              ("two", "a whole number, got 'two'"), (1.5, "a whole number, got 1.5")])
+def test_the_number_of_workers_is_checked(worker, workers, message):
+    with pytest.raises(SettingError, match=message) as refused:
+        worker.start_training({"hidden": "4", "epochs": 1}, workers)
+    assert refused.value.field == "workers" and not worker.training()
 
 
-def test_a_stopped_parallel_run_keeps_its_network_and_drops_its_evaluation(worker):
-    worker.parallel_start({"hidden": "8", "epochs": 2, "batch_size": 100, "seed": 4}, 0, 1)
-    for _ in range(3):
-        part = worker.parallel_grad()
-        worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
-    out = None
-    while out is None:
-        out = worker.parallel_eval({"epoch": 1, "epochs": 2, "loss": 1.0, "train_acc": 0.5})
-    trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
-    ended = worker.parallel_finish("stopped")
-    assert ended["model"]["name"] == "default" and ended["offer"]["reason"] == "stopped"
-    # stopped right after epoch 1's evaluation: that evaluation is this network's
-    assert ended["offer"]["test_acc"] == out["test_acc"]
-    assert worker.use_offered()["name"] == "trained"
-    assert worker._state["last_eval"] is not None
-    assert serialize.from_bytes(worker.save_model()).metadata["end"] == "stopped"
-    for k, v in trained.items():
-        np.testing.assert_array_equal(parameters_of(worker)[k], v)
+def test_a_run_with_helpers_hands_out_the_rest_of_each_batch(worker, arrays):
+    """The request: the run's parameters as float32 bytes, and for each helper the int32 indices of
+    its shard of the shuffled batch (np.array_split: the run keeps the first, larger part)."""
+    config = {"hidden": "8", "epochs": 1, "batch_size": 100, "train_size": 250, "seed": 4}
+    assert worker.start_training(JsProxy(config), "3")["workers"] == 3
+    r = worker.step(60)
+    net = Network([784, 8, 10], seed=4)
+    np.testing.assert_array_equal(np.frombuffer(r["request"]["parameters"], np.float32), net.flat_parameters())
+    order = np.random.default_rng(4).permutation(250)
+    shards = [np.frombuffer(s, np.int32) for s in r["request"]["shards"]]
+    assert [s.tolist() for s in shards] == [a.tolist() for a in np.array_split(order[:100], 3)[1:]]
+    assert (r["step"], r["losses"], r["awaiting"]) == (0, [], False)
 
 
-def test_rank_1_ends_without_touching_the_model(worker):
+def test_a_helper_sends_its_shard_sum_as_float32(worker, arrays):
     before = worker.save_model()
-    worker.parallel_start({"hidden": "8", "epochs": 1, "batch_size": 100}, 1, 2)
-    assert worker.parallel_grad()["n"] == 50
-    assert worker.parallel_finish("completed") == {"model": None}
-    assert not worker.training() and same_model(worker.save_model(), before)
-
-
-def test_parallel_grad_sends_the_shard_sum_as_float32(worker, arrays):
-    worker.parallel_start({"hidden": "4", "epochs": 1, "batch_size": 300, "seed": 3}, 1, 2)
-    part = worker.parallel_grad()
+    assert worker.helper_start(JsProxy({"hidden": "4", "epochs": 1, "train_size": 250})) == {
+        "dimensions": [784, 4, 10], "train_size": 250}
     net = Network([784, 4, 10], seed=3)
-    idx = np.array_split(np.arange(300), 2)[1]  # full batch: no shuffle; rank 1 takes the second half
+    idx = np.array([249, 5, 17, 0, 200], np.int32)
+    part = worker.helper_gradients(JsBuffer(net.flat_parameters().tobytes()), JsBuffer(idx.tobytes()))
     loss_sum, correct, grads = net.gradients(arrays["train_images"][idx].T, arrays["train_labels"][idx])
-    flat = np.frombuffer(part["grad"], np.float32)
-    np.testing.assert_allclose(flat, net.flatten_gradients(grads) * 150, rtol=1e-5, atol=1e-7)
-    assert part["n"] == 150 and part["correct"] == correct and type(part["correct"]) is int
+    np.testing.assert_allclose(np.frombuffer(part["grad"], np.float32), net.flatten_gradients(grads) * 5,
+                               rtol=1e-5, atol=1e-7)
+    assert part["n"] == 5 and part["correct"] == correct and type(part["correct"]) is int
     assert part["loss_sum"] == pytest.approx(loss_sum, rel=1e-6) and type(part["loss_sum"]) is float
+    for bad in ([250], [-1]):  # outside the run's 250 training images
+        with pytest.raises(ValueError, match="^a shard names images outside the run's training set$"):
+            worker.helper_gradients(net.flat_parameters().tobytes(), np.array(bad, np.int32).tobytes())
+    with pytest.raises(ValueError, match="^expected 3190 parameter values"):
+        worker.helper_gradients(net.flat_parameters()[1:].tobytes(), idx.tobytes())
+    # a helper touches neither the model nor a run
+    assert same_model(worker.save_model(), before) and not worker.training()
 
 
-def test_stop_training_also_ends_a_parallel_run(worker):
-    """The page's stop button during a data-parallel run: rank 0's network is kept."""
-    worker.parallel_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4}, 0, 1)
-    part = worker.parallel_grad()
-    worker.parallel_apply(np.frombuffer(part["grad"], np.float32) / np.float32(part["n"]), part["loss_sum"] / part["n"])
+def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
+    """The page's stop button between a request and its answers: the network of the last batch
+    applied is offered, the one in use stays."""
+    worker.start_training({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4}, 2)
+    worker.helper_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4})
+    r = worker.step(60)
+    for batch in range(3):
+        answers = [worker.helper_gradients(r["request"]["parameters"], s) for s in r["request"]["shards"]]
+        assert worker.step(60)["awaiting"]
+        if batch < 2:
+            r = worker.step(60, answers)  # the batch applied, up to the next request
+            assert r["step"] == batch + 1 and r["request"] is not None
     trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
     result = worker.stop_training()
-    assert result["stopped"] and result["offer"]["reason"] == "stopped" and not worker.training()
+    assert result["stopped"] and result["offer"]["reason"] == "stopped" and result["offer"]["steps_run"] == 2
+    assert result["model"]["name"] == "default" and not worker.training()
     assert worker.use_offered()["name"] == "trained"
     for k, v in trained.items():
         np.testing.assert_array_equal(parameters_of(worker)[k], v)

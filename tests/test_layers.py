@@ -7,7 +7,7 @@ import pytest
 import pynet
 from pynet import core, gradcheck
 from pynet.layers import INFERENCE, Dense, Dropout, Mode, dense_stack
-from pynet.model import ShardedRun
+from pynet.trainer import Trainer
 
 
 def _net(dims, activation="relu", dropout=0.0, seed=0):
@@ -127,7 +127,8 @@ def test_training_with_dropout(blobs):
 def test_data_parallel_training_refuses_dropout(blobs):
     X, y, _, _ = blobs
     with pytest.raises(ValueError, match="does not support dropout"):
-        ShardedRun(pynet.Network([20, 8, 3], dropout=0.2), X, y, rank=0, world=2)
+        Trainer(pynet.Network([20, 8, 3], dropout=0.2), X, y, shards=2)
+    Trainer(pynet.Network([20, 8, 3], dropout=0.2), X, y, shards=1)  # one worker: dropout is fine
 
 
 def test_a_dense_layer_is_relu_unless_told_and_passes_on_need_dH_prev():

@@ -1,10 +1,12 @@
-"""Data-parallel training (pynet.model.ShardedRun): shard gradients averaged by size are the
-batch's gradient, and workers that apply the averaged gradient train the same model as one."""
+"""Data-parallel training: ``Trainer(..., shards=k)`` takes each batch's gradient from k shards,
+the first computed by the trainer itself, the others answered by helpers (``shard_gradients``
+with the trainer's parameters, as the page's helper workers answer them), and trains the same
+model as one worker."""
 
 import numpy as np
 import pytest
 
-from pynet.model import Network, ShardedRun, TrainConfig
+from pynet.model import Network, TrainConfig, Trainer, shard_gradients
 
 
 def data(m=600, seed=1):
@@ -15,35 +17,54 @@ def data(m=600, seed=1):
     return X.T, y
 
 
-def simulate(X, y, config, world, dims=(784, 32, 10), dtype="float32", losses=None):
-    """world ShardedRuns in one process, their shard gradients summed like the page's coordinator.
+def simulate(X, y, config, world, dims=(784, 32, 10), dtype="float32", tamper=None):
+    """A sharded run of Trainer answered in this process by world - 1 helper networks.
 
-    losses, if given, replaces the batch losses in order (None keeps the computed one): a way to
-    make a run diverge at a chosen batch. Returns (nets, correct_total, events of rank 0,
-    parameters of rank 0 after every epoch)."""
-    nets = [Network(list(dims), seed=config.seed, dtype=dtype) for _ in range(world)]
-    runs = [ShardedRun(net, X, y, config, rank=k, world=world) for k, net in enumerate(nets)]
-    correct_total = 0
-    log, snapshots = [], []
-    losses = list(losses or [])
-    while not runs[0].finished:
-        parts = [r.shard_gradients() for r in runs]
-        n = sum(p[0] for p in parts)
-        total = np.sum([p[3].astype(np.float64) for p in parts], axis=0)
-        loss = sum(p[1] for p in parts) / n
-        override = losses.pop(0) if losses else None
-        if override is not None:
-            loss = override
-        correct_total += sum(p[2] for p in parts)
-        mean = (total / n).astype(nets[0].dtype)
-        events = [r.apply(mean, loss) for r in runs]
-        log.append(events[0])
-        assert all(e == events[0] for e in events)  # every worker takes the same step
-        if events[0]["type"] == "done":
+    Each helper gets nothing but what the 'gradients' event carries: the trainer's parameters
+    and its shard's sample indices (its own initial weights are different on purpose).
+    tamper(batch_number, replies) may change the helpers' replies (to make a run diverge).
+    Returns (trainer's net, events other than the shard requests, parameters after every
+    epoch, the 'gradients' events)."""
+    net = Network(list(dims), seed=config.seed, dtype=dtype)
+    helpers = [Network(list(dims), seed=1000 + k, dtype=dtype) for k in range(world - 1)]
+    gen = Trainer(net, X, y, config, shards=world).run()
+    events, snapshots, requests = [], [], []
+    reply = None
+    while True:
+        try:
+            event = gen.send(reply)
+        except StopIteration:
             break
-        if events[0]["epoch_end"]:
-            snapshots.append({k: v.copy() for k, v in nets[0].parameters.items()})
-    return nets, correct_total, log, snapshots
+        reply = None
+        if event["type"] == "gradients":
+            requests.append(event)
+            answers = []
+            for helper, idx in zip(helpers, event["shards"]):
+                helper.load_flat_parameters(event["parameters"])
+                answers.append(shard_gradients(helper, X, y, idx))
+        elif event["type"] == "awaiting":
+            assert event["shards"] == world - 1
+            reply = tamper(len(requests), answers) if tamper else answers
+        else:
+            events.append(event)
+            if event["type"] == "epoch":
+                snapshots.append({k: v.copy() for k, v in net.parameters.items()})
+    return net, events, snapshots, requests
+
+
+def single(X, y, config, dims, dtype):
+    """Network.train of the same seed: (events, parameters after every epoch)."""
+    net = Network(list(dims), seed=config.seed, dtype=dtype)
+    events, snapshots = [], []
+    for event in net.train(X, y, config):
+        events.append(event)
+        if event["type"] == "epoch":
+            snapshots.append({k: v.copy() for k, v in net.parameters.items()})
+    return events, snapshots
+
+
+def of(events, kind):
+    return [e for e in events if e["type"] == kind]
 
 
 @pytest.mark.parametrize("world", [2, 3])
@@ -51,31 +72,31 @@ def test_averaged_shard_gradients_equal_the_batch_gradient(world):
     X, y = data(200)
     net = Network([784, 32, 16, 10], seed=3, dtype="float64")
     loss_sum, correct, full = net.gradients(X, y)
-    parts = [net.gradients(X[:, idx], y[idx]) for idx in np.array_split(np.arange(200), world)]
-    sizes = [len(idx) for idx in np.array_split(np.arange(200), world)]
+    shards = np.array_split(np.arange(200), world)
+    parts = [shard_gradients(net, X, y, idx) for idx in shards]
+    assert [p[0] for p in parts] == [len(idx) for idx in shards]
+    mean = net.unflatten_gradients(sum(p[3] for p in parts) / 200)
     for k in full:
-        mean = sum(n * g[2][k] for n, g in zip(sizes, parts)) / 200
-        np.testing.assert_allclose(mean, full[k], rtol=1e-10, atol=1e-13)
-    assert sum(p[0] for p in parts) == pytest.approx(loss_sum, rel=1e-12)
-    assert sum(p[1] for p in parts) == correct
+        np.testing.assert_allclose(mean[k], full[k], rtol=1e-10, atol=1e-13)
+    assert sum(p[1] for p in parts) == pytest.approx(loss_sum, rel=1e-12)
+    assert sum(p[2] for p in parts) == correct
+
+
+def test_a_shard_is_its_samples_wherever_they_are():
+    """shard_gradients(net, X, labels, idx) is the summed gradient of the columns idx."""
+    X, y = data(100)
+    net = Network([784, 8, 10], seed=0, dtype="float64")
+    idx = np.array([7, 3, 99, 42])
+    n, loss_sum, correct, flat = shard_gradients(net, X, y, idx)
+    ref_loss, ref_correct, ref = net.gradients(X[:, idx], y[idx])
+    assert (n, correct) == (4, ref_correct) and loss_sum == pytest.approx(ref_loss)
+    np.testing.assert_allclose(flat, net.flatten_gradients(ref) * 4, rtol=1e-12)
 
 
 def test_empty_shard_gives_zero_gradients():
     net = Network([784, 8, 10], seed=0)
     loss_sum, correct, g = net.gradients(np.zeros((784, 0), np.uint8), np.zeros(0, np.int64))
     assert (loss_sum, correct) == (0.0, 0) and all(not v.any() for v in g.values())
-
-
-def train_snapshots(X, y, config, dims, dtype):
-    """Network.train of the same seed: (batch events, parameters after every epoch)."""
-    net = Network(list(dims), seed=config.seed, dtype=dtype)
-    batches, snapshots = [], []
-    for event in net.train(X, y, config):
-        if event["type"] == "batch":
-            batches.append(event)
-        elif event["type"] == "epoch":
-            snapshots.append({k: v.copy() for k, v in net.parameters.items()})
-    return batches, snapshots
 
 
 RUNS = {
@@ -87,104 +108,115 @@ RUNS = {
 
 @pytest.mark.parametrize("world", [2, 3])
 @pytest.mark.parametrize("name", RUNS)
-def test_workers_train_the_same_model_as_network_train_epoch_by_epoch(name, world):
+def test_shards_train_the_same_model_as_one_worker_epoch_by_epoch(name, world):
     X, y = data(600)
     # 600 = 4 batches of 128 + one of 88: unequal last batch; float64 for a tight comparison
     config = TrainConfig(epochs=3, batch_size=128, seed=5, **RUNS[name])
     dims = (784, 32, 10)
-    batches, snapshots = train_snapshots(X, y, config, dims, "float64")
-    nets, _, log, worker_snapshots = simulate(X, y, config, world=world, dims=dims, dtype="float64")
-    assert len(worker_snapshots) == len(snapshots) == 3
-    for ours, theirs in zip(worker_snapshots, snapshots):
+    ref, snapshots = single(X, y, config, dims, "float64")
+    _, events, ours, requests = simulate(X, y, config, world=world, dims=dims, dtype="float64")
+    assert len(ours) == len(snapshots) == 3 and len(requests) == 15
+    for mine, theirs in zip(ours, snapshots):
         for k, p in theirs.items():
-            np.testing.assert_allclose(ours[k], p, rtol=1e-7, atol=1e-9, err_msg=k)
-    for net in nets[1:]:
-        for k, p in nets[0].parameters.items():
-            np.testing.assert_array_equal(net.parameters[k], p)  # workers stay identical
-    # the same steps with the same learning rates, and each epoch's end where train ends it
-    assert [(e["epoch"], e["batch"], e["batches"], e["step"], e["lr"]) for e in log] == \
-        [(e["epoch"], e["batch"], e["batches"], e["step"], e["lr"]) for e in batches]
-    assert [e["epoch_end"] for e in log] == [e["batch"] == 5 for e in log]
+            np.testing.assert_allclose(mine[k], p, rtol=1e-7, atol=1e-9, err_msg=k)
+    # the same steps with the same learning rates and losses, and the same epochs reported
+    keys = ("epoch", "batch", "batches", "step", "lr")
+    assert [tuple(e[k] for k in keys) for e in of(events, "batch")] == [tuple(e[k] for k in keys) for e in of(ref, "batch")]
+    np.testing.assert_allclose([e["loss"] for e in of(events, "batch")], [e["loss"] for e in of(ref, "batch")], rtol=1e-9)
+    for mine, theirs in zip(of(events, "epoch"), of(ref, "epoch")):
+        assert mine["epoch"] == theirs["epoch"] and mine["train_acc"] == theirs["train_acc"]
+        assert mine["loss"] == pytest.approx(theirs["loss"], rel=1e-9)
+    assert of(events, "done")[0]["reason"] == "completed" and of(events, "start")[0]["shards"] == world
 
 
-def test_shards_split_each_batch_of_the_shuffled_order():
+def test_each_request_carries_the_trainers_parameters_and_the_rest_of_the_shuffled_batch():
     X, y = data(600)
-    config = TrainConfig(epochs=1, batch_size=128, seed=5)
-    runs = [ShardedRun(Network([784, 8, 10], seed=5), X, y, config, rank=k, world=3) for k in range(3)]
-    order = np.random.default_rng(5).permutation(600)  # train's shuffle of epoch 1
-    for b in range(5):
-        sizes = runs[0].batch_sizes()
-        assert sizes == [len(a) for a in np.array_split(np.arange(min(128, 600 - 128 * b)), 3)]
-        shards = [r._shard_indices() for r in runs]
-        assert [len(s) for s in shards] == sizes
-        np.testing.assert_array_equal(np.concatenate(shards), order[128 * b : 128 * (b + 1)])
-        for r in runs:
-            r.apply(np.zeros(sum(p.size for p in r.net.parameters.values())), 2.3)
-    assert sizes == [30, 29, 29]  # the last batch: 88 samples
-    assert all(r.finished for r in runs)
-    with pytest.raises(ValueError, match="the run has ended"):
-        runs[0].shard_gradients()
+    config = TrainConfig(epochs=2, batch_size=128, seed=5, optimizer="sgd", learning_rate=0.05)
+    net = Network([784, 8, 10], seed=5)
+    gen = Trainer(net, X, y, config, shards=3).run()
+    rng = np.random.default_rng(5)  # train's shuffle, one permutation per epoch
+    orders = [rng.permutation(600), rng.permutation(600)]
+    seen = 0
+    event = next(gen)
+    while event["type"] != "done":
+        if event["type"] == "gradients":
+            epoch, b = divmod(seen, 5)
+            batch = orders[epoch][128 * b : 128 * (b + 1)]
+            parts = np.array_split(batch, 3)
+            assert len(event["shards"]) == 2
+            for got, want in zip(event["shards"], parts[1:]):
+                np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(event["parameters"], np.concatenate([p.ravel() for p in net.parameters.values()]))
+            answers = [shard_gradients(net, X, y, idx) for idx in event["shards"]]
+            seen += 1
+            event = next(gen)
+            assert event == {"type": "awaiting", "shards": 2}
+            event = gen.send(answers)
+        else:
+            event = next(gen)
+    assert seen == 10 and event["reason"] == "completed"
+    assert [len(p) for p in np.array_split(orders[1][512:], 3)] == [30, 29, 29]  # the last batch: 88 samples
 
 
-def test_two_workers_float32_same_accuracy():
+def test_two_shards_float32_same_accuracy():
     X, y = data(2000, seed=2)
     Xt, yt = data(1000, seed=3)
     config = TrainConfig(epochs=2, batch_size=128, optimizer="adam", learning_rate=0.003, seed=0)
-    single = Network([784, 64, 10], seed=0, dtype="float32")
-    history = single.fit(X, y, config)
-    nets, correct, *_ = simulate(X, y, config, world=2, dims=(784, 64, 10))
-    for k, p in single.parameters.items():
-        np.testing.assert_allclose(nets[0].parameters[k], p, rtol=1e-3, atol=1e-4)
-    acc1 = single.evaluate(Xt, yt)["accuracy"]
-    acc2 = nets[0].evaluate(Xt, yt)["accuracy"]
-    assert abs(acc1 - acc2) <= 0.005
-    # the train accuracy summed over shards and both epochs equals single-worker's
-    assert abs(correct / 4000 - np.mean([h["train_acc"] for h in history])) <= 0.005
+    one = Network([784, 64, 10], seed=0, dtype="float32")
+    history = one.fit(X, y, config)
+    net, events, *_ = simulate(X, y, config, world=2, dims=(784, 64, 10))
+    for k, p in one.parameters.items():
+        np.testing.assert_allclose(net.parameters[k], p, rtol=1e-3, atol=1e-4)
+    assert abs(one.evaluate(Xt, yt)["accuracy"] - net.evaluate(Xt, yt)["accuracy"]) <= 0.005
+    for mine, theirs in zip(of(events, "epoch"), history):
+        assert abs(mine["train_acc"] - theirs["train_acc"]) <= 0.005
 
 
 def test_full_batch_runs():
     X, y = data(300)
     config = TrainConfig(epochs=2, batch_size=0, optimizer="gd", learning_rate=0.01, seed=2)
-    _, snapshots = train_snapshots(X, y, config, (784, 16, 10), "float64")
-    nets, _, log, worker_snapshots = simulate(X, y, config, world=2, dims=(784, 16, 10), dtype="float64")
-    assert [e["epoch_end"] for e in log] == [True, True]
-    for ours, theirs in zip(worker_snapshots, snapshots):
+    _, snapshots = single(X, y, config, (784, 16, 10), "float64")
+    _, events, ours, requests = simulate(X, y, config, world=2, dims=(784, 16, 10), dtype="float64")
+    assert [e["batch"] for e in of(events, "batch")] == [1, 1]
+    for request in requests:  # the data in its order, unshuffled
+        np.testing.assert_array_equal(request["shards"][0], np.arange(150, 300))
+    for mine, theirs in zip(ours, snapshots):
         for k, p in theirs.items():
-            np.testing.assert_allclose(ours[k], p, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(mine[k], p, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad_loss", [float("nan"), float("inf"), 500.0])
-def test_divergence_restores_exactly_the_last_good_epoch_on_every_worker(bad_loss):
-    """A batch loss that is not finite, or ten times the first and above 20, in epoch 2: every
-    worker goes back to the parameters it had at the end of epoch 1, bit for bit."""
+def test_divergence_restores_exactly_the_last_good_epoch(bad_loss):
+    """A batch loss that is not finite, or ten times the first and above 20, in epoch 2: the
+    trainer goes back to the parameters it had at the end of epoch 1, bit for bit."""
     X, y = data(600)
     config = TrainConfig(epochs=3, batch_size=128, optimizer="adam", learning_rate=0.003, seed=5)
-    losses = [None] * 7 + [bad_loss]  # epoch 2, batch 3
-    nets, _, log, worker_snapshots = simulate(X, y, config, world=2, dims=(784, 16, 10), dtype="float64",
-                                              losses=losses)
-    done = log[-1]
+
+    def tamper(batch, answers):  # a helper's loss in epoch 2, batch 3
+        return [(n, bad_loss * n, c, g) for n, _, c, g in answers] if batch == 8 else answers
+
+    net, events, ours, requests = simulate(X, y, config, world=2, dims=(784, 16, 10), dtype="float64", tamper=tamper)
+    done = events[-1]
     assert done["type"] == "done" and done["reason"] == "diverged" and done["epochs_run"] == 1
     assert "at epoch 2, batch 3" in done["message"] and "too high" in done["message"]
-    assert len(log) == 8 and len(worker_snapshots) == 1
-    for net in nets:
-        for k, p in worker_snapshots[0].items():
-            np.testing.assert_array_equal(net.parameters[k], p)
-    # and that is Network.train's model after epoch 1
-    _, snapshots = train_snapshots(X, y, config, (784, 16, 10), "float64")
+    assert len(requests) == 8 and len(ours) == 1
+    for k, p in ours[0].items():
+        np.testing.assert_array_equal(net.parameters[k], p)
+    _, snapshots = single(X, y, config, (784, 16, 10), "float64")  # and that is one worker's epoch 1
     for k, p in snapshots[0].items():
-        np.testing.assert_allclose(nets[0].parameters[k], p, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(net.parameters[k], p, rtol=1e-7, atol=1e-9)
 
 
 def test_divergence_in_the_first_epoch_restores_the_initial_parameters():
     X, y = data(300)
-    net = Network([784, 16, 10], seed=2)
-    initial = {k: v.copy() for k, v in net.parameters.items()}
-    run = ShardedRun(net, X, y, TrainConfig(epochs=1, batch_size=100), rank=1, world=2)
-    g = run.net.flatten_gradients(net.gradients(X[:, :2], y[:2])[2])
-    assert run.apply(g, 2.3)["type"] == "batch"
-    assert not np.array_equal(net.parameters["W1"], initial["W1"])
-    event = run.apply(g, float("nan"))
-    assert event["type"] == "done" and event["reason"] == "diverged" and event["epochs_run"] == 0 and run.finished
+    initial = Network([784, 16, 10], seed=0).parameters
+
+    def tamper(batch, answers):
+        return [(n, float("nan"), c, g) for n, _, c, g in answers] if batch == 2 else answers
+
+    net, events, ours, _ = simulate(X, y, TrainConfig(epochs=1, batch_size=100, seed=0), world=2,
+                                    dims=(784, 16, 10), tamper=tamper)
+    assert events[-1]["reason"] == "diverged" and events[-1]["epochs_run"] == 0 and ours == []
     for k, v in net.parameters.items():
         np.testing.assert_array_equal(v, initial[k])
 
@@ -192,48 +224,62 @@ def test_divergence_in_the_first_epoch_restores_the_initial_parameters():
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_parameters_overflowing_at_an_epoch_end_restore_the_last_good_epoch():
     X, y = data(200)
-    net = Network([784, 8, 10], seed=3, dtype="float32")
-    run = ShardedRun(net, X, y, TrainConfig(epochs=3, batch_size=100, optimizer="sgd", learning_rate=0.1), world=1)
-    for _ in range(2):  # epoch 1, with real gradients
-        n, loss_sum, _, flat = run.shard_gradients()
-        run.apply(flat / n, loss_sum / n)
-    after_epoch_1 = {k: v.copy() for k, v in net.parameters.items()}
-    n, loss_sum, _, flat = run.shard_gradients()
-    assert run.apply(flat / n, loss_sum / n)["epoch_end"] is False
-    n, loss_sum, _, flat = run.shard_gradients()
-    event = run.apply(np.full_like(flat, np.inf), loss_sum / n)  # a finite loss, an overflowed gradient
-    assert event["type"] == "done" and event["reason"] == "diverged" and event["epochs_run"] == 1
-    assert event["message"].startswith("parameters became NaN or inf in epoch 2")
+    config = TrainConfig(epochs=3, batch_size=100, optimizer="sgd", learning_rate=0.1, seed=3)
+
+    def tamper(batch, answers):  # a finite loss, an overflowed gradient: epoch 2's last batch
+        return [(n, l, c, np.full_like(g, np.inf)) for n, l, c, g in answers] if batch == 4 else answers
+
+    net, events, ours, _ = simulate(X, y, config, world=2, dims=(784, 8, 10), tamper=tamper)
+    done = events[-1]
+    assert done["reason"] == "diverged" and done["epochs_run"] == 1
+    assert done["message"].startswith("parameters became NaN or inf in epoch 2")
     for k, v in net.parameters.items():
-        np.testing.assert_array_equal(v, after_epoch_1[k])
+        np.testing.assert_array_equal(v, ours[0][k])
 
 
-@pytest.mark.parametrize("rank, world", [(2, 2), (-1, 2), (0, 0)])
-def test_bad_rank_is_refused(rank, world):
+@pytest.mark.parametrize("shards", [0, -1, 1.5, True, "2"])
+def test_a_bad_number_of_shards_is_refused(shards):
     X, y = data(50)
-    with pytest.raises(ValueError, match="rank must be in"):
-        ShardedRun(Network([784, 8, 10]), X, y, TrainConfig(), rank=rank, world=world)
+    with pytest.raises(ValueError, match="shards must be a whole number of at least 1"):
+        Trainer(Network([784, 8, 10]), X, y, TrainConfig(), shards=shards)
 
 
-def test_one_worker_with_the_defaults_is_network_train():
-    """ShardedRun(net, X, Y, config): rank 0 of 1 by default, one-hot Y as good as labels; a full
-    batch is taken in data order, unshuffled."""
+def test_the_other_shards_results_must_be_given_and_fit():
     X, y = data(200)
-    for batch_size in (64, 0):
-        config = TrainConfig(epochs=2, batch_size=batch_size, optimizer="momentum", learning_rate=0.05, seed=3)
-        _, snapshots = train_snapshots(X, y, config, (784, 8, 10), "float64")
-        net = Network([784, 8, 10], seed=3, dtype="float64")
-        run = ShardedRun(net, X, np.eye(10)[:, y], config)
-        assert run.finished is False and run.batch_sizes() == [min(batch_size or 200, 200)]
-        epoch_ends = []
-        while not run.finished:
-            if batch_size == 0:  # every epoch
-                np.testing.assert_array_equal(run._shard_indices(), np.arange(200))
-            n, loss_sum, _, flat = run.shard_gradients()
-            event = run.apply(flat / n, loss_sum / n)
-            if event["epoch_end"]:
-                epoch_ends.append({k: v.copy() for k, v in net.parameters.items()})
-        assert len(epoch_ends) == 2 and run.finished is True
-        for ours, theirs in zip(epoch_ends, snapshots):
-            for k, p in theirs.items():
-                np.testing.assert_allclose(ours[k], p, rtol=1e-9, atol=1e-12)
+    net = Network([784, 8, 10], seed=0)
+
+    def at_awaiting():
+        gen = Trainer(net, X, y, TrainConfig(batch_size=100), shards=2).run()
+        event = next(gen)
+        while event["type"] != "gradients":
+            event = next(gen)
+        answer = shard_gradients(net, X, y, event["shards"][0])
+        assert next(gen)["type"] == "awaiting"
+        return gen, answer
+
+    gen, _ = at_awaiting()
+    with pytest.raises(ValueError, match="needs the results of 1 other shards"):
+        next(gen)  # resumed without the results
+    gen, answer = at_awaiting()
+    with pytest.raises(ValueError, match="needs the results of 1 other shards"):
+        gen.send([answer, answer])
+    gen, (n, loss_sum, c, g) = at_awaiting()
+    with pytest.raises(ValueError, match="does not fit: 49 samples and 6370 gradient values for 50 samples and 6370"):
+        gen.send([(n - 1, loss_sum, c, g)])
+    gen, (n, loss_sum, c, g) = at_awaiting()
+    with pytest.raises(ValueError, match="does not fit: 50 samples and 6369 gradient values"):
+        gen.send([(n, loss_sum, c, g[1:])])
+
+
+def test_flat_parameters_round_trip_and_refuse_another_size():
+    net = Network([784, 8, 10], seed=0, dtype="float32")
+    other = Network([784, 8, 10], seed=1, dtype="float32")
+    flat = net.flat_parameters()
+    assert flat.shape == (784 * 8 + 8 + 8 * 10 + 10,) and flat.dtype == np.float32
+    other.load_flat_parameters(flat)
+    for k, v in net.parameters.items():
+        np.testing.assert_array_equal(other.parameters[k], v)
+    flat[:] = 0  # a copy each way: neither network shares memory with it
+    assert net.parameters["W1"].any() and other.parameters["W1"].any()
+    with pytest.raises(ValueError, match="expected 6370 parameter values, got \\(6369,\\)"):
+        other.load_flat_parameters(flat[1:])

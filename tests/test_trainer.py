@@ -3,7 +3,7 @@
 Nothing below calls pynet's own optimizers, schedules or math to get an expected value: the
 reference network (forward, softmax cross-entropy, backward), SGD with L2, heavy-ball momentum,
 Adam with bias correction and the learning-rate schedules are plain NumPy in this file, and
-Network.train, the optimizers and ShardedRun must agree with them step after step.
+Network.train, the optimizers and a sharded Trainer must agree with them step after step.
 """
 
 import math
@@ -563,7 +563,7 @@ def test_event_fields_agree_with_each_other():
             assert 0 < event["elapsed_s"] <= time.perf_counter() - t0
         events.append(event)
     assert events[0] == {"type": "start", "config": config.validated().to_dict(), "dimensions": [6, 4, 3],
-                         "hidden_activation": "sigmoid", "samples": 30, "batches": 4}
+                         "hidden_activation": "sigmoid", "samples": 30, "batches": 4, "shards": 1}
     seen = 0
     for e in events[1:-1]:
         if e["type"] == "batch":

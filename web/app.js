@@ -23,10 +23,10 @@ const client = createClient(makeWorker, {
 const app = { ready: false, state: 'disabled', run: null, restarts: 0, restartsInARow: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
 
-// Data-parallel training (web/parallel.js): the page's worker is rank 0; helper workers start
-// only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, 4).
-const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
-const parallel = createParallel(client, { onProgress: (r) => onProgress(r), onTrained: (t) => onTrained(t) });
+// Data-parallel training (web/parallel.js): the page's worker runs the trainer, helper workers
+// start only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, the limit).
+const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, settings.limits.max_workers));
+const parallel = createParallel(client);
 for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
 // One worker by default in every browser: hardwareConcurrency is not a count of free cores
 // (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
@@ -182,8 +182,7 @@ dom.form.addEventListener('submit', async (event) => {
   ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…'
     : workers > 1 && parallel.helpers < workers - 1 ? `Starting ${workers - 1} more worker${workers > 2 ? 's' : ''}…` : 'Starting…', 'ok');
   try {
-    const summary = workers > 1 ? await parallel.train(config, workers)
-      : { ...await client.request('train', { config }), workers: 1 };
+    const summary = workers > 1 ? await parallel.train(config, workers) : await client.request('train', { config });
     beginRun(summary);
     ui.formMessage('', 'ok');
     setState('running');
@@ -197,19 +196,6 @@ dom.form.addEventListener('submit', async (event) => {
 });
 
 dom.pause.addEventListener('click', async () => {
-  if (parallel.active) {
-    if (app.state === 'running') {
-      app.pauseClickedAt = performance.now();
-      setState('paused');
-      parallel.pause();
-      ui.trainMessage('Paused. Drawing still works with the current model.');
-    } else if (app.state === 'paused') {
-      setState('running');
-      ui.trainMessage('');
-      parallel.resume();
-    }
-    return;
-  }
   if (app.state === 'running') {
     app.pauseClickedAt = performance.now();
     setState('paused');
@@ -228,8 +214,7 @@ dom.pause.addEventListener('click', async () => {
 dom.stop.addEventListener('click', () => {
   if (app.state === 'running' || app.state === 'paused') {
     app.stopClickedAt = performance.now();
-    if (parallel.active) parallel.stop();
-    else client.request('stop').catch(() => {});
+    client.request('stop').catch(() => {});
   }
 });
 
@@ -314,7 +299,7 @@ async function refreshWeightsWhileTraining() {
 }
 
 client.on('trained', (t) => onTrained(t));
-async function onTrained({ reason, message, model, offer }) {
+async function onTrained({ reason, message, model, offer, timing }) {
   setState('idle');
   charts.draw(true);
   const acc = app.run && charts.lastTest();
@@ -326,7 +311,7 @@ async function onTrained({ reason, message, model, offer }) {
                     losses: app.run.losses ?? [], epochMemory: app.run.epochMemory ?? [],
                     peakMemory: app.run.peakMemory ?? null, reachedAt: app.run.reachedAt ?? {},
                     workers: app.run.workers ?? 1, step: app.run.step ?? 0, totalSteps: app.run.total_steps,
-                    parallelTiming: (app.run.workers ?? 1) > 1 ? { ...parallel.timing } : null };
+                    parallelTiming: timing ?? null };
     dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
   }
   app.run = null;

@@ -9,13 +9,20 @@
 //
 // Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
 // event loop, so pause, stop and predict messages are answered without SharedArrayBuffer.
+//
+// Data-parallel runs (web/parallel.js): helper workers (?role=helper) are connected to this
+// worker by MessageChannel ports ('train' with ports); they answer the same requests over
+// their port as over their own channel. The run's trainer stays here: at each batch
+// bridge.step hands out the other shards ('gradients' to each helper), computes its own,
+// and takes the helpers' results back.
 
+import { createClient, WorkerRestarted } from './client.js';
 import { loadPyodide } from './pyodide/pyodide.mjs';
 
 const STEP_MS = 60;
 const site = new URL('./', import.meta.url);
 // 'helper': an extra worker of a data-parallel run (web/parallel.js): it loads only Pyodide,
-// NumPy, pynet and the small data set, and answers only the parallel requests.
+// NumPy, pynet and the small data set, and computes shards of batches for the page's worker.
 const role = new URL(self.location.href).searchParams.get('role') || 'main';
 let pyodide = null;
 let bridge = null;
@@ -100,7 +107,9 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 
 // ---- training loop ----------------------------------------------------------------------
 
-const run = { active: false, paused: false, resume: null };
+// id: which run the loop belongs to (a stop and a new run can come between two of its steps).
+const run = { id: 0, active: false, paused: false, resume: null, helpers: [] };
+const REPORT_MS = 60; // a run with helpers steps once per batch: progress is sent at most this often
 
 // Yield to the event loop (a message task, not setTimeout's 4 ms clamp).
 const channel = new MessageChannel();
@@ -108,25 +117,80 @@ const waiting = [];
 channel.port1.onmessage = () => waiting.shift()?.();
 const yieldNow = () => new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
 
-async function trainLoop() {
-  while (run.active) {
+// A helper's port as a worker client (client.js): requests with replies, a timeout when it is stuck.
+function portClient(port, onFatal) {
+  return createClient(() => {
+    port.start();
+    return {
+      set onmessage(fn) { port.onmessage = fn; },
+      postMessage: (message, transfer) => port.postMessage(message, transfer),
+      terminate: () => port.close(),
+    };
+  }, { onFatal });
+}
+
+async function trainLoop(id) {
+  const mine = () => run.active && run.id === id;
+  const timing = { steps: 0, ownMs: 0, waitMs: 0, helperMs: run.helpers.map(() => 0) };
+  let replies;
+  let report = null;
+  let lastReport = 0;
+  const end = (payload) => {
+    run.active = false;
+    postMessage({ type: 'trained', payload: { ...payload, timing: run.helpers.length ? timing : null } });
+  };
+  while (mine()) {
     if (run.paused) {
       await new Promise((resolve) => { run.resume = resolve; });
       continue;
     }
     let r;
     try {
-      r = call('step', STEP_MS);
+      r = replies ? call('step', STEP_MS, replies) : call('step', STEP_MS);
+      replies = undefined;
+      const { request } = r;
+      delete r.request; // not for the page (and its buffers are handed to the helpers)
+      if (request) {
+        // the other shards of the batch go to the helpers while this worker computes its own
+        const { parameters, shards } = request;
+        const asked = run.helpers.map((h, k) => {
+          const copy = k === run.helpers.length - 1 ? parameters : parameters.slice();
+          return h.request('gradients', { parameters: copy, shard: shards[k] }, [copy.buffer]);
+        });
+        const t0 = performance.now();
+        call('step', STEP_MS);
+        const t1 = performance.now();
+        const answers = await Promise.all(asked).catch((e) => {
+          const why = e instanceof WorkerRestarted ? 'it stopped unexpectedly' : e.message;
+          throw Object.assign(new Error(`a helper worker failed: ${why}`), { helper: true });
+        });
+        timing.steps += 1;
+        timing.ownMs += t1 - t0;
+        timing.waitMs += performance.now() - t1;
+        answers.forEach((a, k) => { timing.helperMs[k] += a.ms; });
+        if (!mine()) return;
+        replies = answers;
+      }
     } catch (e) {
-      run.active = false;
-      postMessage({ type: 'trained', payload: { reason: 'error', message: errorMessage(e, 'step'), model: call('model_info') } });
+      if (!mine()) return;
+      const message = e.helper ? e.message : errorMessage(e, 'step');
+      const ended = run.helpers.length ? call('stop_training') : { model: call('model_info') };
+      end({ reason: 'error', message, model: ended.model, offer: ended.offer });
       return;
     }
     r.memory = memoryBytes();
-    postMessage({ type: 'progress', payload: r });
+    if (report) {
+      r.losses = report.losses.concat(r.losses);
+      r.epochs = report.epochs.concat(r.epochs);
+    }
+    report = r;
+    if (r.done || r.epochs.length || !run.helpers.length || performance.now() - lastReport >= REPORT_MS) {
+      postMessage({ type: 'progress', payload: r });
+      report = null;
+      lastReport = performance.now();
+    }
     if (r.done) {
-      run.active = false;
-      postMessage({ type: 'trained', payload: r.done });
+      end(r.done);
       return;
     }
     await yieldNow();
@@ -178,16 +242,25 @@ async function handle(type, p) {
       return call('load_dataset', p.name, bytes);
     }
     case 'train': {
+      // ports: one per helper worker of a data-parallel run (web/parallel.js)
       if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
-      const summary = call('start_training', pyodide.toPy(p.config));
-      run.active = true;
-      run.paused = false;
-      yieldNow().then(trainLoop); // after the reply, so the page knows the run before its progress
+      const failed = (e) => { throw new Refusal({ message: `a helper worker could not start: ${e.message}`, field: e.field }); };
+      const helpers = (p.ports ?? []).map((port) => portClient(port, () => {}));
+      await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
+        .catch(failed);
+      const summary = call('start_training', pyodide.toPy(p.config), helpers.length + 1);
+      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers });
+      const id = run.id;
+      yieldNow().then(() => trainLoop(id)); // after the reply, so the page knows the run before its progress
       return summary;
     }
+    case 'helperLost':
+      // the page saw a helper of the run die: its port will never answer
+      for (const h of run.helpers) h.restart();
+      return { ended: run.active };
     case 'pause':
       run.paused = run.active;
       return { paused: run.paused };
@@ -204,36 +277,21 @@ async function handle(type, p) {
       if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'stopped', model: r.model, offer: r.offer } });
       return r;
     }
-    // ---- data-parallel runs (web/parallel.js drives them; see pynet/bridge.py) ----
-    case 'pstart': {
-      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
+    // ---- a helper's part of data-parallel runs (over the port from the page's worker) ----
+    case 'connect':
+      p.port.onmessage = (event) => answer(event.data, (message, transfer) => p.port.postMessage(message, transfer));
+      return { connected: true };
+    case 'helperStart':
       if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
         await handle('loadDataset', { name: p.config.dataset });
       }
-      return call('parallel_start', pyodide.toPy(p.config), p.rank, p.world);
-    }
-    case 'pstep': {
-      // apply the previous batch's mean gradient (if any), then compute this worker's shard
-      // of the next batch (unless the run ended)
-      // ms: time spent in Python applying the mean and computing the shard (benchmarks)
-      const out = { event: null, memory: memoryBytes(), ms: { apply: 0, grad: 0 } };
+      return call('helper_start', pyodide.toPy(p.config));
+    case 'gradients': {
       const t0 = performance.now();
-      if (p.mean) {
-        out.event = call('parallel_apply', p.mean, p.loss);
-        out.ms.apply = performance.now() - t0;
-        if (out.event.type === 'done' || out.event.finished) return out;
-      }
-      const t1 = performance.now();
-      Object.assign(out, call('parallel_grad'));
-      out.ms.grad = performance.now() - t1;
+      const out = call('helper_gradients', p.parameters, p.shard);
+      out.ms = performance.now() - t0; // for benchmarks/parallel_results.md
       return out;
     }
-    case 'peval':
-      return { epoch: call('parallel_eval', pyodide.toPy(p.epoch), p.ms ?? STEP_MS) ?? null, memory: memoryBytes() };
-    case 'pepoch':
-      return call('parallel_epoch', pyodide.toPy(p.epoch));
-    case 'pfinish':
-      return call('parallel_finish', p.reason ?? 'completed');
     case 'misclassified':
       return call('misclassified', p.k ?? 24);
     case 'cellImages':
@@ -265,23 +323,26 @@ async function handle(type, p) {
   }
 }
 
-onmessage = async (event) => {
-  const { id, type, payload } = event.data;
+// Answer one request (from the page, or from the page's worker over a helper's port) with reply.
+async function answer({ id, type, payload }, reply) {
   if (type !== 'warmup') warming = false;
   try {
     const result = await handle(type, payload || {});
     const transfer = result instanceof Uint8Array ? [result.buffer]
       : result?.grad instanceof Uint8Array ? [result.grad.buffer] : [];
-    postMessage({ id, type: 'result', payload: result }, transfer);
+    reply({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
     const fatal = isFatal(e);
     // the full text and stack of a trap, for whoever reads the console (the page shows one line)
     if (fatal) console.warn(`pynet worker: fatal error in '${type}':`, String(e && e.message || e), e && e.stack);
-    postMessage({ id, type: 'error', payload: { message: fatal ? 'the Python runtime stopped' : errorMessage(e, type),
-                                                field: e instanceof Refusal ? e.field : null, fatal } });
+    reply({ id, type: 'error', payload: { message: fatal ? 'the Python runtime stopped' : errorMessage(e, type),
+                                          field: e instanceof Refusal ? e.field : null, fatal } });
+    // the page restarts a worker whose runtime broke (also when the request came over a port)
     if (fatal) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
   }
-};
+}
+
+onmessage = (event) => answer(event.data, (message, transfer) => postMessage(message, transfer));
 
 // After a wasm trap or running out of memory inside Python, Pyodide refuses every later call.
 function isFatal(e) {

@@ -11,8 +11,8 @@ from e2e_helpers import READY_TIMEOUT_S, draw_and_read, reset_page, short_run, s
 pytestmark = pytest.mark.browser
 
 # Per-batch losses of a 2-worker run against a 1-worker run of the same seed. The two add up
-# the same float32 gradients in another order (two shard sums averaged on the page, against one
-# batch mean in NumPy): float rounding only, far below this. A wrong average (a shard counted
+# the same float32 gradients in another order (two shard sums added up by the trainer, against
+# one batch mean in NumPy): float rounding only, far below this. A wrong average (a shard counted
 # twice or dropped, a division by the wrong batch size) moves the losses by orders of magnitude more.
 LOSS_TOLERANCE = 1e-5
 
@@ -63,7 +63,7 @@ def test_two_workers_fast_run_learns_and_reports_speed(page2):
 
 def test_two_workers_train_as_one_worker(page2):
     """The same seed with 1 and with 2 workers: the same per-batch losses and test accuracy
-    (web/parallel.js averages the shards' gradients into the batch's mean). Plain SGD, where
+    (the trainer adds up the shards' gradients into the batch's mean). Plain SGD, where
     the step is proportional to the gradient (Adam's barely depends on its scale)."""
     page, _ = page2
     two_workers(page)
@@ -143,6 +143,8 @@ def test_default_number_of_workers_follows_the_cores(browser, site_url, cores):
     page = context.new_page()
     try:
         page.goto(site_url)
+        # the page's script fills the control once it has read settings.json
+        wait_until(page, "document.querySelectorAll('#workers option').length > 0", timeout=30)
         assert page.input_value("#workers") == "1"
         options = page.eval_on_selector_all("#workers option", "(os) => os.map((o) => o.value)")
         assert options == [str(k) for k in range(1, min(cores, 4) + 1)]
