@@ -20,7 +20,7 @@ import numpy as np
 from . import core
 from .layers import INFERENCE, Dropout, Mode, dense_stack
 from .optim import check_learning_rate
-from .trainer import Evaluation, TrainConfig, Trainer, TrainingDiverged, labels_of, shard_gradients  # noqa: F401
+from .trainer import Evaluation, TrainConfig, Trainer, TrainingDiverged, labels_of  # noqa: F401
 
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid")
 DTYPES = ("float32", "float64")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from pynet import serialize
+from pynet.page.state import STATE
 
 
 def same_model(a, b):
@@ -25,3 +26,8 @@ def pickled_object(marker):
     obj = np.empty(1, dtype=object)
     obj[0] = Payload()
     return obj
+
+
+def training():
+    """Whether the page's worker (pynet.page) has a training run in progress."""
+    return STATE["run"] is not None

@@ -7,7 +7,8 @@ import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize
 from pynet.preprocess import preprocess
-from support import same_model
+from pynet.page.state import STATE
+from support import same_model, training
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def small_npz(mnist_raw):
 @pytest.fixture()
 def worker(small_npz):
     """Bridge state as after the worker's start-up: a default model and the small data set."""
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
+    STATE.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
     bridge.load_default_model(serialize.to_bytes(Network([784, 16, 10], seed=3)))
     bridge.load_dataset("small", small_npz)
     return bridge
@@ -91,7 +92,7 @@ def test_training_run_lowers_loss_and_replaces_the_model(worker):
     assert results[-1]["done"]["reason"] == "completed"
     after = worker.model_info()
     assert before["dimensions"] == [784, 16, 10] and after["dimensions"] == [784, 32, 10]
-    assert not worker.training()
+    assert not training()
 
 
 def test_same_seed_same_curve(worker):
@@ -124,7 +125,7 @@ def test_bad_settings_are_refused_and_nothing_changes(worker, config, fragment):
     info = worker.model_info()
     with pytest.raises(ValueError, match=fragment):
         worker.start_training(config)
-    assert not worker.training()
+    assert not training()
     assert worker.model_info() == info
 
 
@@ -153,7 +154,7 @@ def test_stop_keeps_what_was_trained(worker, mnist_raw):
     assert result["model"]["name"] == "default"
     assert worker.use_offered()["dimensions"] == [784, 24, 10]
     assert worker.model_info()["name"] == "trained"
-    assert not worker.training()
+    assert not training()
     with pytest.raises(ValueError, match="no training run"):
         worker.step(10)
     reference = native_run(mnist_raw, [784, 24, 10], config,
@@ -214,7 +215,7 @@ def test_save_and_load_round_trip(worker, mnist_raw):
     has exactly its parameters and gives exactly its predictions."""
     worker.start_training({"hidden": "20", "epochs": 1, "batch_size": 100, "train_size": 1000, "seed": 2})
     run_to_end(worker)
-    trained = worker._state["model"]
+    trained = STATE["model"]
     _, _, (xte, _) = mnist_raw
     canvas = drawing_of(xte[1]).tobytes()
     shown = worker.predict(canvas, 280, 280)
@@ -233,7 +234,7 @@ def test_uploading_a_different_model_replaces_the_current_one(worker, mnist_raw)
     same layers as the default model, so only the parameters can tell them apart."""
     other = Network([784, 16, 10], seed=99, dtype="float32")
     other.metadata = {"test_acc": 0.5}
-    default = worker._state["model"]
+    default = STATE["model"]
     assert not np.array_equal(other.parameters["W1"], default.parameters["W1"])
     _, _, (xte, _) = mnist_raw
     canvas = drawing_of(xte[2])
@@ -314,7 +315,7 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
     results = run_to_end(worker)
     single = [e for r in results for e in r["epochs"]]
     single_losses = [loss for r in results for _, loss in r["losses"]]
-    single_params = {k: v.copy() for k, v in worker._state["model"].parameters.items()}
+    single_params = {k: v.copy() for k, v in STATE["model"].parameters.items()}
     worker.use_default_model()
 
     summary = start_with_helpers(worker, config)
@@ -356,7 +357,7 @@ def test_divergence_in_step_restores_the_last_good_epoch_exactly(worker, mnist_r
     while r["epoch"] < 2:  # into the second epoch: the first one is the last good one
         r = worker.step(1)
     assert r["epoch"] == 2 and r["step"] < 80
-    poison(worker._state["run"]["net"])
+    poison(STATE["run"]["net"])
     done = run_to_end(worker)[-1]["done"]
     assert done["reason"] == "diverged"
     assert "became nan at epoch 2" in done["message"] and "last good epoch was kept" in done["message"]
@@ -366,22 +367,22 @@ def test_divergence_in_step_restores_the_last_good_epoch_exactly(worker, mnist_r
     worker.use_offered()
     reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
     assert_same_parameters(current_parameters(worker), reference.parameters)
-    assert worker._state["model"].metadata["end"] == "diverged"
-    assert worker._state["model"].metadata["epochs_run"] == 1
+    assert STATE["model"].metadata["end"] == "diverged"
+    assert STATE["model"].metadata["epochs_run"] == 1
 
 
 def test_divergence_in_the_first_epoch_keeps_the_previous_model(worker):
     before = worker.save_model()
-    default = {k: v.copy() for k, v in worker._state["model"].parameters.items()}
+    default = {k: v.copy() for k, v in STATE["model"].parameters.items()}
     worker.start_training(DIVERGING)
-    poison(worker._state["run"]["net"])
+    poison(STATE["run"]["net"])
     done = run_to_end(worker)[-1]["done"]
     assert done["reason"] == "diverged"
     assert done["message"].endswith("no epoch finished, so the previous model is still in use")
     assert done["model"]["name"] == "default"
     assert same_model(worker.save_model(), before)
     assert_same_parameters(current_parameters(worker), default)
-    assert not worker.training()
+    assert not training()
 
 
 def into_epoch_2_with_helpers(worker, config, tamper=None):
@@ -393,14 +394,14 @@ def into_epoch_2_with_helpers(worker, config, tamper=None):
     for r in rest:
         results.append(r)
         if r["epochs"]:
-            good = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+            good = {k: v.copy() for k, v in STATE["run"]["net"].parameters.items()}
         if good is not None and r["epoch"] == 2 and r["request"] is not None:
             return results, good, rest
 
 
 def test_divergence_with_helpers_restores_the_last_good_epoch_exactly(worker, mnist_raw):
     results, good, rest = into_epoch_2_with_helpers(worker, DIVERGING)
-    poison(worker._state["run"]["net"])  # after the request: the helpers still had finite parameters
+    poison(STATE["run"]["net"])  # after the request: the helpers still had finite parameters
     results = list(rest)
     done = results[-1]["done"]
     assert done["reason"] == "diverged" and "became nan at epoch 2, batch 2" in done["message"]
@@ -437,7 +438,7 @@ def test_parameters_gone_non_finite_at_an_epoch_end_restore_the_last_good_epoch(
 def test_divergence_with_helpers_in_the_first_epoch_keeps_the_previous_model(worker):
     before = worker.save_model()
     start_with_helpers(worker, DIVERGING)
-    poison(worker._state["run"]["net"])
+    poison(STATE["run"]["net"])
     done = list(with_helpers(worker))[-1]["done"]
     assert done["reason"] == "diverged" and done["model"]["name"] == "default"
     assert done["message"].endswith("no epoch finished, so the previous model is still in use")
@@ -452,7 +453,7 @@ def test_parameters_gone_non_finite_in_step_restore_the_last_good_epoch(worker, 
     while r["epoch"] < 2:
         r = worker.step(1)
     assert r["epoch"] == 2 and r["step"] < 80
-    worker._state["run"]["net"].parameters["b1"][0, 0] = -np.inf
+    STATE["run"]["net"].parameters["b1"][0, 0] = -np.inf
     results = run_to_end(worker)
     assert all(np.isfinite(loss) for r in results for _, loss in r["losses"])
     done = results[-1]["done"]

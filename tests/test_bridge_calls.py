@@ -11,7 +11,9 @@ import pytest
 from pynet import Network, TrainConfig, bridge, serialize, settings, trainer
 from pynet.errors import SettingError
 from pynet.preprocess import preprocess
-from support import same_model
+from pynet.page import form, runs
+from pynet.page.state import STATE
+from support import same_model, training
 
 
 def data_file(n_train=300, n_test=250, n_validation=0, seed=0):
@@ -33,12 +35,12 @@ DEFAULT = Network([784, 6, 10], seed=1)
 @pytest.fixture()
 def worker():
     """Bridge state as after the page worker's start-up: a default model and a small data set."""
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
-    bridge._state.pop("warm", None)
+    STATE.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
+    STATE.pop("warm", None)
     bridge.load_default_model(serialize.to_bytes(DEFAULT))
     bridge.load_dataset("small", data_file()[0])
     yield bridge
-    bridge._state.pop("warm", None)
+    STATE.pop("warm", None)
 
 
 @pytest.fixture()
@@ -82,7 +84,7 @@ class JsProxy:
 
 
 def test_no_model_yet():
-    bridge._state.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
+    STATE.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, helper=None)
     for call in (bridge.save_model, lambda: bridge.predict(bytes(4), 1, 1), bridge.first_layer):
         with pytest.raises(ValueError, match="^no model is loaded yet$"):
             call()
@@ -298,7 +300,7 @@ def test_relu_units_count_as_active_above_zero(worker):
     ("784, 10", [784, 10]), ("784, 5, 9", [784, 5, 9]), ("5, 128, 10", [5, 128, 10]),
 ])
 def test_parse_hidden_accepts(text, sizes):
-    assert bridge.parse_hidden(text) == sizes
+    assert form.parse_hidden(text) == sizes
 
 
 @pytest.mark.parametrize("text, message", [
@@ -320,7 +322,7 @@ def test_parse_hidden_accepts(text, sizes):
 ])
 def test_parse_hidden_refuses(text, message):
     with pytest.raises(ValueError) as e:
-        bridge.parse_hidden(text)
+        form.parse_hidden(text)
     assert str(e.value).startswith(message)
 
 
@@ -330,15 +332,15 @@ def test_too_wide_a_layer_is_refused_with_its_memory():
         params = width * 785 + 10 * (width + 1)
         mb = math.ceil((4 * params + 4 * 128 * width) * 4 / 2**20)
         with pytest.raises(ValueError) as e:
-            bridge.parse_hidden(str(width))
+            form.parse_hidden(str(width))
         assert str(e.value) == (f"hidden layers: a layer of {width:,} units would need about {mb:,} MB of memory "
                                 f"for its weights and their training state, more than this page can use; each "
                                 f"size must be between 1 and 1024")
-    assert bridge._memory_estimate_mb(2048) == 29
+    assert form._memory_estimate_mb(2048) == 29
 
 
 def test_default_settings(worker):
-    dims, activation, dataset, train_size, tc = worker.check_config({})
+    dims, activation, dataset, train_size, tc = form.check_config({})
     assert (dims, activation, dataset, train_size) == ([784, 128, 10], "relu", "small", 300)
     assert tc == TrainConfig(epochs=2, batch_size=128, optimizer="adam", learning_rate=0.001, schedule="constant",
                              seed=0, eval_every=1)
@@ -349,12 +351,12 @@ def test_every_setting_is_used(worker):
               "epochs": 3, "batch_size": 40, "train_size": 200, "seed": 12, "dataset": "small",
               "eval_every": 2, "schedule": "cosine"}
     for given in (config, json.dumps(config), JsProxy(config)):
-        dims, activation, dataset, train_size, tc = worker.check_config(given)
+        dims, activation, dataset, train_size, tc = form.check_config(given)
         assert (dims, activation, dataset, train_size) == ([784, 9, 7, 10], "sigmoid", "small", 200)
         assert tc == TrainConfig(epochs=3, batch_size=40, optimizer="momentum", learning_rate=0.05,
                                  schedule="cosine", seed=12, eval_every=2)
-    assert worker.check_config({"dimensions": [784, 20, 10]})[0] == [784, 20, 10]
-    assert worker.check_config({"hidden": [20, 784]})[0] == [784, 20, 784, 10]
+    assert form.check_config({"dimensions": [784, 20, 10]})[0] == [784, 20, 10]
+    assert form.check_config({"hidden": [20, 784]})[0] == [784, 20, 784, 10]
 
 
 @pytest.mark.parametrize("config, message", [
@@ -395,16 +397,16 @@ def test_bad_settings(worker, config, message):
     with pytest.raises(ValueError) as e:
         worker.start_training(config)
     assert str(e.value).startswith(message)
-    assert not worker.training()
+    assert not training()
 
 
 def test_limits_are_inclusive(worker):
     ok = {"train_size": 300, "epochs": 100_000, "batch_size": 300, "seed": 2**32 - 1, "eval_every": 100_000,
           "learning_rate": 100}
-    dims, _, _, train_size, tc = worker.check_config(ok)
+    dims, _, _, train_size, tc = form.check_config(ok)
     assert (train_size, tc.epochs, tc.batch_size, tc.seed, tc.eval_every, tc.learning_rate) == \
         (300, 100_000, 300, 2**32 - 1, 100_000, 100.0)
-    _, _, _, train_size, tc = worker.check_config({"train_size": "1", "epochs": 1.0, "batch_size": 0, "seed": 0,
+    _, _, _, train_size, tc = form.check_config({"train_size": "1", "epochs": 1.0, "batch_size": 0, "seed": 0,
                                                  "eval_every": 1, "learning_rate": 1e-9})
     assert (train_size, tc.epochs, tc.batch_size, tc.seed, tc.eval_every) == (1, 1, 0, 0, 1)
 
@@ -416,12 +418,12 @@ def test_full_batch_is_limited_to_ten_thousand_images(worker):
                "choose a batch size such as 128")
     for config in ({"batch_size": 0}, {"batch_size": 10_001}, {"batch_size": 10_001, "train_size": 10_001}):
         with pytest.raises(ValueError) as e:
-            worker.check_config({"dataset": "full", **config})
+            form.check_config({"dataset": "full", **config})
         assert str(e.value) == message
     # at the limit, or with mini-batches, it is allowed
-    assert worker.check_config({"dataset": "full", "batch_size": 0, "train_size": 10_000})[3] == 10_000
-    assert worker.check_config({"dataset": "full", "batch_size": 10_000, "train_size": 10_000})[4].batch_size == 10_000
-    assert worker.check_config({"dataset": "full", "batch_size": 10_000})[4].batch_size == 10_000
+    assert form.check_config({"dataset": "full", "batch_size": 0, "train_size": 10_000})[3] == 10_000
+    assert form.check_config({"dataset": "full", "batch_size": 10_000, "train_size": 10_000})[4].batch_size == 10_000
+    assert form.check_config({"dataset": "full", "batch_size": 10_000})[4].batch_size == 10_000
 
 
 # ---- training -------------------------------------------------------------------------------
@@ -441,7 +443,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     tc = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", learning_rate=0.01, schedule="step", seed=3)
     assert summary == {"dimensions": [784, 10, 10], "activation": "relu", "dataset": "small", "train_size": 250,
                        "batches": 4, "total_steps": 8, "config": tc.to_dict(), "workers": 1}
-    assert worker.training()
+    assert training()
     results = finish(worker)
     events, net = native(arrays, [784, 10, 10], tc, train_size=250)
     batches = [e for e in events if e["type"] == "batch"]
@@ -473,7 +475,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     assert meta == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
                     "config": tc.to_dict(), "dataset": "small", "train_size": 250, "epochs_run": 2,
                     "steps_run": 8, "test_acc": test["accuracy"], "end": "completed"}
-    assert not worker.training()
+    assert not training()
     with pytest.raises(ValueError, match="^no training run is in progress$"):
         worker.step()
 
@@ -481,7 +483,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
 def test_evaluation_goes_in_chunks_of_the_test_set(worker, arrays, monkeypatch):
     """With chunks of 100 of the 250 test images, the evaluation takes three chunks (100, 100,
     50) and still gives native pynet's accuracy and loss."""
-    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)
+    monkeypatch.setattr(runs, "EVAL_MACS", 1.0)
     chunks = []
     real = trainer.Evaluation.step
 
@@ -494,7 +496,7 @@ def test_evaluation_goes_in_chunks_of_the_test_set(worker, arrays, monkeypatch):
     results = finish(worker)
     assert chunks == [(0, 100), (100, 100), (200, 100)]
     epochs = [e for r in results for e in r["epochs"]]
-    net = worker._state["model"]
+    net = STATE["model"]
     test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
     assert len(epochs) == 1
     assert epochs[0]["test_acc"] == test["accuracy"]
@@ -504,8 +506,8 @@ def test_evaluation_goes_in_chunks_of_the_test_set(worker, arrays, monkeypatch):
 def test_a_step_call_reports_an_evaluation_in_progress(worker, monkeypatch):
     """step() returns when its time is up, in the middle of an evaluation if need be."""
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
-    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
-    monkeypatch.setattr(bridge, "EVAL_MACS", 1.0)  # chunks of 100 test images
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(runs, "EVAL_MACS", 1.0)  # chunks of 100 test images
     worker.start_training({"hidden": "10", "epochs": 1, "batch_size": 300, "seed": 1})
     r = worker.step(60)
     assert len(r["losses"]) == 1 and not r["epochs"] and r["evaluating"] is False
@@ -521,10 +523,10 @@ def test_a_step_call_reports_an_evaluation_in_progress(worker, monkeypatch):
 
 def test_evaluation_chunk_size():
     # about EVAL_MACS multiply-adds per chunk, at least 100 images
-    assert bridge.EVAL_MACS == 60e6
-    assert bridge._eval_chunk_size([784, 128, 10]) == int(60e6 / (784 * 128 + 128 * 10)) == 590
-    assert bridge._eval_chunk_size([784, 1024, 1024, 10]) == 100
-    assert bridge._eval_chunk_size([784, 10]) == int(60e6 / 7840)
+    assert runs.EVAL_MACS == 60e6
+    assert runs._eval_chunk_size([784, 128, 10]) == int(60e6 / (784 * 128 + 128 * 10)) == 590
+    assert runs._eval_chunk_size([784, 1024, 1024, 10]) == 100
+    assert runs._eval_chunk_size([784, 10]) == int(60e6 / 7840)
 
 
 def test_eval_every(worker, arrays):
@@ -541,7 +543,7 @@ def test_no_accuracy_is_claimed_for_a_network_trained_past_its_last_evaluation(w
     """Stopped after an epoch that was not evaluated: the network on offer has no test accuracy
     (that of epoch 2 belongs to an earlier network), and no mistakes of an earlier network."""
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
-    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: next(clock))
     worker.start_training({"hidden": "5", "epochs": 5, "batch_size": 300, "eval_every": 2, "seed": 2})
     epochs = []
     while len(epochs) < 3:
@@ -553,7 +555,7 @@ def test_no_accuracy_is_claimed_for_a_network_trained_past_its_last_evaluation(w
     assert worker.use_offered()["test_acc"] is None
     meta = serialize.from_bytes(worker.save_model()).metadata
     assert meta["epochs_run"] == 3 and meta["end"] == "stopped" and meta["test_acc"] is None
-    assert worker._state["last_eval"] is None  # the evaluation of epoch 2 is not that of this network
+    assert STATE["last_eval"] is None  # the evaluation of epoch 2 is not that of this network
 
 
 def test_validation_split_of_the_full_data_set(worker):
@@ -561,7 +563,7 @@ def test_validation_split_of_the_full_data_set(worker):
     worker.load_dataset("full", blob)
     worker.start_training({"hidden": "6", "epochs": 1, "batch_size": 50, "dataset": "full", "seed": 1})
     e = [e for r in finish(worker) for e in r["epochs"]][0]
-    net = worker._state["model"]
+    net = STATE["model"]
     for split, key in (("validation", "val"), ("test", "test")):
         r = net.evaluate(arrays[split + "_images"].T, arrays[split + "_labels"])
         assert e[key + "_acc"] == r["accuracy"] and e[key + "_loss"] == pytest.approx(r["loss"], rel=1e-5)
@@ -571,10 +573,10 @@ def test_a_run_with_a_non_finite_network_is_not_kept_when_stopped(worker):
     before = worker.save_model()
     worker.start_training({"hidden": "5", "epochs": 3, "batch_size": 100, "seed": 2})
     worker.step(1)
-    worker._state["run"]["net"].parameters["W2"][0, 0] = np.inf
+    STATE["run"]["net"].parameters["W2"][0, 0] = np.inf
     assert worker.stop_training() == {"model": worker.model_info(), "stopped": True,
                                     "message": "the run had diverged; the previous model was kept"}
-    assert same_model(worker.save_model(), before) and not worker.training()
+    assert same_model(worker.save_model(), before) and not training()
 
 
 def test_a_new_run_replaces_the_one_in_progress(worker):
@@ -588,7 +590,7 @@ def test_a_new_run_replaces_the_one_in_progress(worker):
 def test_misclassified_and_the_confusion_matrix(worker, arrays):
     worker.start_training({"hidden": "8", "epochs": 1, "batch_size": 100, "seed": 5})
     finish(worker)
-    net = worker._state["model"]
+    net = STATE["model"]
     images, labels = arrays["test_images"], arrays["test_labels"]
     P = net.forward(images.T)
     pred, conf = P.argmax(axis=0), P.max(axis=0)
@@ -669,7 +671,7 @@ def test_first_layer_tiles(worker):
     worker.start_training({"hidden": "3", "epochs": 100, "seed": 7})
     assert len(worker.first_layer()["tiles"]) == 3
     worker.step(1)
-    W = worker._state["run"]["net"].parameters["W1"].astype(np.float64)
+    W = STATE["run"]["net"].parameters["W1"].astype(np.float64)
     assert worker.first_layer()["tiles"] == np.round(W / np.abs(W).max(axis=1, keepdims=True), 3).tolist()
 
 
@@ -678,19 +680,19 @@ def test_warm_up_trains_a_throwaway_network(worker):
     rounds = 0
     while worker.warm_up(20):
         rounds += 1
-        assert "warm" in worker._state
+        assert "warm" in STATE
         assert rounds < 10_000
-    assert "warm" not in worker._state
+    assert "warm" not in STATE
     assert same_model(worker.save_model(), before)  # nothing of it is kept
     assert worker.warm_up(1) is True  # starts again
     worker.warm_up_done()
-    assert "warm" not in worker._state
+    assert "warm" not in STATE
     worker.warm_up_done()  # nothing to drop: no error
 
 
 def test_warm_up_uses_a_784_128_10_network_on_the_small_data_set(worker):
     assert worker.warm_up(1) is True
-    warm = worker._state["warm"]
+    warm = STATE["warm"]
     assert warm["net"].dimensions == [784, 128, 10]
     assert warm["eval"].shape == (784, 300)
 
@@ -710,7 +712,7 @@ def test_helper_calls_are_refused_out_of_turn(worker):
     assert worker.step(60)["awaiting"]
     with pytest.raises(ValueError, match="^the run is waiting for the helpers' gradients$"):
         worker.step(60)
-    assert worker.training()
+    assert training()
 
 
 @pytest.mark.parametrize("workers, message", [(0, "between 1 and 4, got 0"), (5, "between 1 and 4, got 5"),
@@ -718,7 +720,7 @@ def test_helper_calls_are_refused_out_of_turn(worker):
 def test_the_number_of_workers_is_checked(worker, workers, message):
     with pytest.raises(SettingError, match=message) as refused:
         worker.start_training({"hidden": "4", "epochs": 1}, workers)
-    assert refused.value.field == "workers" and not worker.training()
+    assert refused.value.field == "workers" and not training()
 
 
 def test_a_run_with_helpers_hands_out_the_rest_of_each_batch(worker, arrays):
@@ -753,7 +755,7 @@ def test_a_helper_sends_its_shard_sum_as_float32(worker, arrays):
     with pytest.raises(ValueError, match="^expected 3190 parameter values"):
         worker.helper_gradients(net.flat_parameters()[1:].tobytes(), idx.tobytes())
     # a helper touches neither the model nor a run
-    assert same_model(worker.save_model(), before) and not worker.training()
+    assert same_model(worker.save_model(), before) and not training()
 
 
 def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
@@ -768,10 +770,10 @@ def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
         if batch < 2:
             r = worker.step(60, answers)  # the batch applied, up to the next request
             assert r["step"] == batch + 1 and r["request"] is not None
-    trained = {k: v.copy() for k, v in worker._state["run"]["net"].parameters.items()}
+    trained = {k: v.copy() for k, v in STATE["run"]["net"].parameters.items()}
     result = worker.stop_training()
     assert result["stopped"] and result["offer"]["reason"] == "stopped" and result["offer"]["steps_run"] == 2
-    assert result["model"]["name"] == "default" and not worker.training()
+    assert result["model"]["name"] == "default" and not training()
     assert worker.use_offered()["name"] == "trained"
     for k, v in trained.items():
         np.testing.assert_array_equal(parameters_of(worker)[k], v)
@@ -781,7 +783,7 @@ def test_stopping_drops_the_evaluation_of_an_earlier_network(worker, arrays, mon
     """Stopped a batch after an evaluated epoch: the misclassified images are those of the
     network kept, evaluated anew, not those of the epoch's evaluation."""
     clock = iter(range(0, 10**6, 5))  # every reading of the clock is 5 s later: one unit of work per call
-    monkeypatch.setattr(bridge.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: next(clock))
     worker.start_training({"hidden": "5", "epochs": 3, "batch_size": 100, "seed": 2, "learning_rate": 0.05})
     epochs = []
     while not epochs:

@@ -10,15 +10,20 @@ import pytest
 import pynet
 from pynet import bridge, serialize
 from pynet.errors import SettingError
+from pynet.page import models
+from pynet.page.state import STATE
 
 
 @pytest.fixture
-def page_state(monkeypatch):
-    """A fresh bridge state holding a default model, restored afterwards."""
-    monkeypatch.setattr(bridge, "_state", {"model": None, "default": None, "model_info": {}, "datasets": {},
-                                           "run": None, "last_eval": None})
+def page_state():
+    """A fresh page state holding a default model, restored afterwards."""
+    saved = dict(STATE)
+    STATE.update(model=None, default=None, model_info={}, datasets={}, run=None, last_eval=None, offer=None,
+                 helper=None)
     bridge.load_default_model(serialize.to_bytes(pynet.Network([784, 8, 10], seed=1), {"test_acc": 0.5}))
-    return bridge._state
+    yield STATE
+    STATE.clear()
+    STATE.update(saved)
 
 
 def _model_bytes(metadata, hidden=6, seed=2):
@@ -43,7 +48,7 @@ def test_a_refused_file_changes_nothing(page_state, monkeypatch):
     before = (page_state["model"], dict(page_state["model_info"]), page_state["model"].forward(_probe()))
     # whatever fails while the new model is taken in, the old one stays complete
     with monkeypatch.context() as patch, pytest.raises(OverflowError):
-        patch.setattr(bridge, "_describe", lambda net, name: (_ for _ in ()).throw(OverflowError("too big")))
+        patch.setattr(models, "describe", lambda net, name: (_ for _ in ()).throw(OverflowError("too big")))
         bridge.load_model(_model_bytes({}))
     with pytest.raises(ValueError, match="not a valid pynet model file"):
         bridge.load_model(b"PK\x03\x04" + bytes(100))
@@ -231,7 +236,7 @@ def test_a_refused_setting_names_its_field(trainable, setting, field):
     error = out["error"]
     assert error["field"] == field, error
     assert "\n" not in error["message"] and error["message"], error
-    assert bridge._state["run"] is None
+    assert STATE["run"] is None
 
 
 def test_a_hostile_file_is_refused_in_one_line(page_state):

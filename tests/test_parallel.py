@@ -6,7 +6,8 @@ model as one worker."""
 import numpy as np
 import pytest
 
-from pynet.model import Network, TrainConfig, Trainer, shard_gradients
+from pynet.model import Network, TrainConfig
+from pynet.trainer import Trainer, shard_gradients
 
 
 def data(m=600, seed=1):

@@ -252,7 +252,7 @@ def native_reading(net, rgba):
     return x[:, 0].astype(np.float64), net.forward(x)[:, 0].astype(np.float64)
 
 
-# The page rounds image28 to 3 decimals and the probabilities to 5 (pynet/bridge.py); the rest
+# The page rounds image28 to 3 decimals and the probabilities to 5 (pynet/page/reading.py); the rest
 # is float32 arithmetic in another order (einsum in wasm, BLAS natively).
 IMAGE28_TOLERANCE = 0.5e-3 + 1e-6
 PROBABILITY_TOLERANCE = 0.5e-5 + 2e-5
