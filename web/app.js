@@ -66,3 +66,11 @@ client.request('ready').then(async (info) => {
   training.startHelpers();
   registerServiceWorker(app);
 }).catch((e) => ui.setStatus({ phase: 'failed', message: `Start-up failed: ${e.message}`, fraction: 0 }));
+
+// A run in progress and a trained model on offer live only in the worker: leaving or reloading
+// the page loses them, so the browser asks first.
+window.addEventListener('beforeunload', (event) => {
+  if (!app.ready || !(training.inProgress() || models.offerPending())) return;
+  event.preventDefault();
+  event.returnValue = true; // browsers before the standard preventDefault() (Chromium < 119)
+});
