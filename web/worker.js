@@ -5,7 +5,7 @@
 // Unprompted:   {type: 'status', payload: {phase, message, fraction}}   during start-up
 //               {type: 'progress', payload: <bridge.step() summary>}    during training
 //               {type: 'trained', payload: {reason, message, model, offer}}    when a run ends
-//               {type: 'fatal', payload: {message}}   Pyodide can no longer run: the page restarts the worker
+//               {type: 'fatal', payload: {message}}   Pyodide can no longer run (runtimeBroken): the page restarts the worker
 //
 // Training runs in chunks of ~60 ms (bridge.step); between chunks the worker yields to its
 // event loop, so pause, stop and predict messages are answered without SharedArrayBuffer.
@@ -173,6 +173,11 @@ async function trainLoop(id) {
       }
     } catch (e) {
       if (!mine()) return;
+      if (runtimeBroken(e)) { // the page restarts the worker: the run is lost
+        run.active = false;
+        reportBroken(e, 'step');
+        return;
+      }
       const message = e.helper ? e.message : errorMessage(e, 'step');
       const ended = run.helpers.length ? call('stop_training') : { model: call('model_info') };
       end({ reason: 'error', message, model: ended.model, offer: ended.offer });
@@ -314,8 +319,6 @@ async function handle(type, p) {
     }
     case 'loadModel':
       return call('load_model', p.bytes, p.name ?? 'uploaded');
-    case 'memory':
-      return { memory: memoryBytes() };
     case 'warmup':
       return warmUp(p.ms ?? 1200);
     default:
@@ -332,20 +335,36 @@ async function answer({ id, type, payload }, reply) {
       : result?.grad instanceof Uint8Array ? [result.grad.buffer] : [];
     reply({ id, type: 'result', payload: result }, transfer);
   } catch (e) {
-    const fatal = isFatal(e);
-    // the full text and stack of a trap, for whoever reads the console (the page shows one line)
-    if (fatal) console.warn(`pynet worker: fatal error in '${type}':`, String(e && e.message || e), e && e.stack);
+    const fatal = runtimeBroken(e);
     reply({ id, type: 'error', payload: { message: fatal ? 'the Python runtime stopped' : errorMessage(e, type),
                                           field: e instanceof Refusal ? e.field : null, fatal } });
     // the page restarts a worker whose runtime broke (also when the request came over a port)
-    if (fatal) postMessage({ type: 'fatal', payload: { message: String(e && e.message || e) } });
+    if (fatal) reportBroken(e, type);
   }
 }
 
 onmessage = (event) => answer(event.data, (message, transfer) => postMessage(message, transfer));
 
-// After a wasm trap or running out of memory inside Python, Pyodide refuses every later call.
-function isFatal(e) {
-  const text = String(e && e.message || e);
-  return /fatally failed|Aborted\(|RuntimeError: (unreachable|memory access out of bounds)|Out of memory|null function|signature mismatch/i.test(text);
+// Whether Pyodide can no longer run Python (after a WebAssembly trap, an abort, or a JavaScript
+// error thrown through Python's C stack), whatever the error's wording. Pyodide
+// 0.27.7 (API.fatal_error in pyodide.asm.js) marks the error that breaks it with
+// `pyodide_fatal_error`, and from then on makes every property of its API throw: later errors
+// (from calls through proxies made before) carry no mark, but the API still says it.
+function runtimeBroken(e) {
+  if (e?.pyodide_fatal_error) return true;
+  if (!pyodide) return false;
+  try {
+    void pyodide.pyimport;
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// Tell the page, which restarts the worker; the full text and stack of a trap go to the console
+// for whoever reads it (the page shows one line).
+function reportBroken(e, request) {
+  const text = String(e?.message || e);
+  console.warn(`pynet worker: fatal error in '${request}':`, text, e?.stack);
+  postMessage({ type: 'fatal', payload: { message: text } });
 }

@@ -39,6 +39,12 @@ from e2e_helpers import (  # noqa: F401  (start_run, wait_idle: also used by the
 pytestmark = pytest.mark.browser
 
 ANALYSIS_CURRENT = "window.pynet.analysedModel === window.pynet.modelShown"
+# whether leaving the page now would make the browser ask first (its beforeunload is cancelled)
+ASKS_BEFORE_LEAVING = """(() => {
+    const event = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(event);
+    return event.defaultPrevented;
+})()"""
 
 
 def hidden_layers_of_current_model(page):
@@ -343,18 +349,22 @@ def test_pause_holds_progress_and_stop_ends_the_run(app):
 
 def test_stopping_a_run_keeps_the_good_model_in_use(app):
     """Train the Fast preset (about 91%), train again and stop at once: the 91% model stays
-    in use until the user takes the one trained so far, and keeping it drops the offer."""
+    in use until the user takes the one trained so far, and keeping it drops the offer. While
+    the run goes on and while its model is on offer, leaving the page asks first."""
     page, _ = app
     short = short_run(page, train_size=5000, epochs=2)
     assert short["reason"] == "completed"
+    assert not page.evaluate(ASKS_BEFORE_LEAVING)
     good = page.text_content("#model-info")
     assert "trained" in good and "% on test" in good
     assert draw_and_read(page, "7") == "7"
     reading = page.evaluate("window.pynet.lastPrediction")
     runs = start_run(page, epochs=20, seed=9)
     wait_until(page, "(window.pynet.run?.step ?? 0) > 2", timeout=20)
+    assert page.evaluate(ASKS_BEFORE_LEAVING)
     page.click("#stop")
     wait_idle(page, runs, timeout=30)
+    assert page.evaluate(ASKS_BEFORE_LEAVING)
     assert page.text_content("#model-info") == good
     assert draw_and_read(page, "7") == "7" and page.evaluate("window.pynet.lastPrediction") == reading
     offer = page.text_content("#offer-text")
@@ -362,6 +372,7 @@ def test_stopping_a_run_keeps_the_good_model_in_use(app):
     page.click("#keep-current")
     wait_until(page, "document.getElementById('offer').hidden", timeout=10)
     assert page.text_content("#model-info") == good
+    assert not page.evaluate(ASKS_BEFORE_LEAVING)
 
 
 def test_a_model_uploaded_during_a_run_is_not_replaced_when_it_ends(app, native_model):
