@@ -108,7 +108,8 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 // ---- training loop ----------------------------------------------------------------------
 
 // id: which run the loop belongs to (a stop and a new run can come between two of its steps).
-const run = { id: 0, active: false, paused: false, resume: null, helpers: [] };
+// helperLost: the page saw a helper of the run die (its port will never answer)
+const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false };
 const REPORT_MS = 60; // a run with helpers steps once per batch: progress is sent at most this often
 
 // Yield to the event loop (a message task, not setTimeout's 4 ms clamp).
@@ -128,6 +129,8 @@ function portClient(port, onFatal) {
     };
   }, { onFatal });
 }
+
+const helperFailed = (why) => Object.assign(new Error(`a helper worker failed: ${why}`), { helper: true });
 
 async function trainLoop(id) {
   const mine = () => run.active && run.id === id;
@@ -151,6 +154,7 @@ async function trainLoop(id) {
       const { request } = r;
       delete r.request; // not for the page (and its buffers are handed to the helpers)
       if (request) {
+        if (run.helperLost) throw helperFailed('it stopped unexpectedly');
         // the other shards of the batch go to the helpers while this worker computes its own
         const { parameters, shards } = request;
         const asked = run.helpers.map((h, k) => {
@@ -161,8 +165,7 @@ async function trainLoop(id) {
         call('step', STEP_MS);
         const t1 = performance.now();
         const answers = await Promise.all(asked).catch((e) => {
-          const why = e instanceof WorkerRestarted ? 'it stopped unexpectedly' : e.message;
-          throw Object.assign(new Error(`a helper worker failed: ${why}`), { helper: true });
+          throw helperFailed(e instanceof WorkerRestarted ? 'it stopped unexpectedly' : e.message);
         });
         timing.steps += 1;
         timing.ownMs += t1 - t0;
@@ -257,14 +260,14 @@ async function handle(type, p) {
       await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
         .catch(failed);
       const summary = call('start_training', pyodide.toPy(p.config), helpers.length + 1);
-      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers });
+      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers, helperLost: false });
       const id = run.id;
       yieldNow().then(() => trainLoop(id)); // after the reply, so the page knows the run before its progress
       return summary;
     }
     case 'helperLost':
-      // the page saw a helper of the run die: its port will never answer
-      for (const h of run.helpers) h.restart();
+      run.helperLost = true;
+      for (const h of run.helpers) h.restart(); // a request waiting for an answer fails now
       return { ended: run.active };
     case 'pause':
       run.paused = run.active;

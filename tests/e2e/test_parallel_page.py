@@ -159,3 +159,27 @@ def test_default_number_of_workers_follows_the_cores(browser, site_url, cores):
         assert sorted(w.url.split("/")[-1] for w in page.workers) == ["worker.js", "worker.js?role=helper"]
     finally:
         context.close()
+
+
+def test_a_helper_that_breaks_mid_run_ends_the_run_and_offers_its_model(page2):
+    """A helper worker breaks (an uncaught error inside it) during a 2-worker run: the run ends
+    with one sentence, what was trained so far is offered while the model in use stays, the
+    broken helper is replaced, and the next 2-worker run completes."""
+    page, recorder = page2
+    two_workers(page)
+    before = page.text_content("#model-name")
+    runs = start_run(page, epochs=20)
+    wait_until(page, "(window.pynet.run?.step ?? 0) > 5", timeout=20)
+    helper = [w for w in page.workers if w.url.endswith("?role=helper")][-1]
+    helper.evaluate("setTimeout(() => { throw new Error('pynet test crash (deliberate)'); }, 0)")
+    wait_idle(page, runs, timeout=30)
+    run = page.evaluate("window.pynet.lastRun")
+    assert run["reason"] == "error" and run["workers"] == 2 and run["step"] < run["totalSteps"], run
+    assert page.text_content("#train-message") == "The run ended: a helper worker failed: it stopped unexpectedly."
+    assert page.is_visible("#offer") and page.text_content("#model-name") == before
+    runs = start_run(page, epochs=1, train_size=1000)  # waits for the new helper to be ready
+    wait_idle(page, runs, timeout=READY_TIMEOUT_S)
+    run = page.evaluate("window.pynet.lastRun")
+    assert run["reason"] == "completed" and run["workers"] == 2, run
+    assert all("pynet test crash" in e for e in recorder.errors), recorder.errors
+    recorder.errors.clear()
