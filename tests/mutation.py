@@ -8,7 +8,7 @@ every mutant (an operator, constant or argument changed in one place) and runs, 
 native tests that call the mutated function ([tool.mutmut] in pyproject.toml: tests/ without
 tests/e2e; slow tests stay skipped). It prints one row per module: mutants, killed, survived,
 timeout, no tests (no test calls the function), other (crashed or suspicious) and the score,
-(killed + timeout) / mutants. MODULE names a file of pynet/ ("optim", "model"); none means all.
+(killed + timeout) / mutants. MODULE names a file of pynet/ ("optim", "page.runs"); none means all.
 --survivors lists the mutants no test noticed, each with its changed line (`mutmut show NAME`
 prints the whole diff).
 Slow (tens of minutes for a whole module on a busy machine) and not part of CI.
@@ -34,8 +34,9 @@ NO_TESTS = {5, 33}
 
 
 def modules_of(names):
-    """pynet module names ("optim") from the arguments, all of pynet/ when none; exit on an unknown one."""
-    known = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    """pynet module names ("optim", "page.runs") from the arguments, all of pynet/ when none; exit
+    on an unknown one."""
+    known = sorted(".".join(p.relative_to(PACKAGE).with_suffix("").parts) for p in PACKAGE.rglob("*.py"))
     names = names or known
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -45,7 +46,7 @@ def modules_of(names):
 
 def tally(module):
     """Counts of outcomes for one module from mutmut's mutants/pynet/<module>.py.meta."""
-    meta = MUTANTS / "pynet" / f"{module}.py.meta"
+    meta = MUTANTS / "pynet" / (module.replace(".", "/") + ".py.meta")
     codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
     row = {"mutants": len(codes), "killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "other": 0}
     survivors = []
