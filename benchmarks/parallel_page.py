@@ -1,5 +1,7 @@
 """A preset in headless Chromium with 1 vs 2 workers (web/parallel.js): samples/s and the
-time from clicking Train to 87% on test. Rounds alternate 1, 2, 1, 2, ...; medians printed.
+time from clicking Train to 87% on test. Rounds alternate 1, 2, 1, 2, ...; medians printed, and
+for 2 workers where a step's time goes (web/worker.js's timing: the page's worker computing its
+own shard, then waiting for the helper's; the helper computing its shard).
 
     PYTHONPATH=. .venv/bin/python benchmarks/parallel_page.py [rounds] [--preset fast]
         [--epochs N] [--hidden 512] [--train-size N] [--warm]
@@ -61,6 +63,12 @@ def main(rounds=3, preset="fast", epochs=None, hidden=None, train_size=None, war
         print(f"{w} worker(s): median samples/s {statistics.median(r['samples_per_s'] for r in rows):,.0f}, "
               f"median time to 87% {statistics.median(reached) if reached else float('nan'):.2f} s, "
               f"median run {statistics.median(r['run_s'] for r in rows):.2f} s")
+        timings = [r["timing"] for r in rows if r["timing"]]
+        if timings:
+            per = lambda key: statistics.median(t[key] / t["steps"] for t in timings)  # noqa: E731
+            helper = statistics.median(t["helperMs"][0] / t["steps"] for t in timings)
+            print(f"  per step: own shard {per('ownMs'):.1f} ms, then waiting for the helper {per('waitMs'):.1f} ms; "
+                  f"the helper's shard {helper:.1f} ms")
     print(f"load average before {load[0]}, after {load[1]}")
 
 
