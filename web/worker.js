@@ -108,8 +108,9 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 // ---- training loop ----------------------------------------------------------------------
 
 // id: which run the loop belongs to (a stop and a new run can come between two of its steps).
-// helperLost: the page saw a helper of the run die (its port will never answer)
-const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false };
+// helperLost: the page saw a helper of the run die (its port will never answer); unsent: the
+// progress not yet sent (a run with helpers sends it at most every REPORT_MS)
+const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false, unsent: null };
 const REPORT_MS = 60; // a run with helpers steps once per batch: progress is sent at most this often
 
 // Yield to the event loop (a message task, not setTimeout's 4 ms clamp).
@@ -130,29 +131,53 @@ function portClient(port, onFatal) {
   }, { onFatal });
 }
 
+function sendProgress() {
+  if (run.unsent) postMessage({ type: 'progress', payload: run.unsent });
+  run.unsent = null;
+}
+
 const helperFailed = (why) => Object.assign(new Error(`a helper worker failed: ${why}`), { helper: true });
 
 async function trainLoop(id) {
   const mine = () => run.active && run.id === id;
   const timing = { steps: 0, ownMs: 0, waitMs: 0, helperMs: run.helpers.map(() => 0) };
   let replies;
-  let report = null;
   let lastReport = 0;
+  // a step's progress, sent at once with one worker; with helpers (a step per batch) gathered
+  // and sent at most every REPORT_MS, and at an epoch's end
+  const report = (r) => {
+    r.memory = memoryBytes();
+    if (run.unsent) {
+      r.losses = run.unsent.losses.concat(r.losses);
+      r.epochs = run.unsent.epochs.concat(r.epochs);
+    }
+    run.unsent = r;
+    if (r.done || r.epochs.length || !run.helpers.length || performance.now() - lastReport >= REPORT_MS) {
+      sendProgress();
+      lastReport = performance.now();
+    }
+  };
   const end = (payload) => {
     run.active = false;
+    sendProgress();
     postMessage({ type: 'trained', payload: { ...payload, timing: run.helpers.length ? timing : null } });
   };
   while (mine()) {
     if (run.paused) {
+      sendProgress(); // the page shows where the run holds
       await new Promise((resolve) => { run.resume = resolve; });
       continue;
     }
-    let r;
     try {
-      r = replies ? call('step', STEP_MS, replies) : call('step', STEP_MS);
+      const r = replies ? call('step', STEP_MS, replies) : call('step', STEP_MS);
       replies = undefined;
       const { request } = r;
       delete r.request; // not for the page (and its buffers are handed to the helpers)
+      report(r);
+      if (r.done) {
+        end(r.done);
+        return;
+      }
       if (request) {
         if (run.helperLost) throw helperFailed('it stopped unexpectedly');
         // the other shards of the batch go to the helpers while this worker computes its own
@@ -184,21 +209,6 @@ async function trainLoop(id) {
       const message = e.helper ? e.message : errorMessage(e, 'step');
       const ended = run.helpers.length ? call('stop_training') : { model: call('model_info') };
       end({ reason: 'error', message, model: ended.model, offer: ended.offer });
-      return;
-    }
-    r.memory = memoryBytes();
-    if (report) {
-      r.losses = report.losses.concat(r.losses);
-      r.epochs = report.epochs.concat(r.epochs);
-    }
-    report = r;
-    if (r.done || r.epochs.length || !run.helpers.length || performance.now() - lastReport >= REPORT_MS) {
-      postMessage({ type: 'progress', payload: r });
-      report = null;
-      lastReport = performance.now();
-    }
-    if (r.done) {
-      end(r.done);
       return;
     }
     await yieldNow();
@@ -260,7 +270,7 @@ async function handle(type, p) {
       await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
         .catch(failed);
       const summary = call('start_training', pyodide.toPy(p.config), helpers.length + 1);
-      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers, helperLost: false });
+      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers, helperLost: false, unsent: null });
       const id = run.id;
       yieldNow().then(() => trainLoop(id)); // after the reply, so the page knows the run before its progress
       return summary;
@@ -271,6 +281,7 @@ async function handle(type, p) {
       return { ended: run.active };
     case 'pause':
       run.paused = run.active;
+      sendProgress();
       return { paused: run.paused };
     case 'resume':
       run.paused = false;
@@ -282,6 +293,7 @@ async function handle(type, p) {
       run.paused = false;
       if (run.resume) { run.resume(); run.resume = null; }
       const r = call('stop_training');
+      sendProgress(); // the batches since the last report, before the run's end
       if (wasActive) postMessage({ type: 'trained', payload: { reason: 'stopped', message: r.message || 'stopped', model: r.model, offer: r.offer } });
       return r;
     }
