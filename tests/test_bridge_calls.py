@@ -625,6 +625,32 @@ def test_misclassified_and_the_confusion_matrix(worker, arrays):
     assert worker.cell_images(t, p, -2)["items"] == []
 
 
+def one_class_model(digit):
+    """A model file whose network answers digit for every image."""
+    net = Network([784, 6, 10], seed=1)
+    net.parameters["W2"][:] = 0
+    net.parameters["b2"][:] = 0
+    net.parameters["b2"][digit] = 10
+    return serialize.to_bytes(net)
+
+
+def test_a_cell_shows_at_most_100_images_and_needs_no_earlier_evaluation(worker):
+    """A cell of 150 images (every test image labelled 0, every answer 3): 100 shown at most,
+    the count whole; asked before any evaluation (the page's first look), the small data set's."""
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez(buf, train_images=rng.integers(0, 256, (20, 784), dtype=np.uint8), train_labels=np.zeros(20, np.uint8),
+             test_images=rng.integers(0, 256, (150, 784), dtype=np.uint8), test_labels=np.zeros(150, np.uint8))
+    worker.load_dataset("small", buf.getvalue())
+    worker.load_model(one_class_model(3))
+    assert STATE["last_eval"] is None
+    cell = worker.cell_images(0, 3, 500)
+    assert cell["count"] == 150 and len(cell["items"]) == 100
+    assert worker.cell_images(0, 3, 100)["items"] == cell["items"]
+    confusion = worker.misclassified()["confusion"]
+    assert confusion[0][3] == 150 and all(type(v) is int for row in confusion for v in row)
+
+
 @pytest.mark.parametrize("true, predicted", [(-1, 0), (0, 10), (10, 3), (2, -1)])
 def test_cell_images_refuses_labels_out_of_range(worker, true, predicted):
     with pytest.raises(ValueError, match=rf"^a confusion-matrix cell has labels 0..9, got \({true}, {predicted}\)$"):

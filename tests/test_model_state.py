@@ -254,6 +254,20 @@ def test_a_hostile_file_is_refused_in_one_line(page_state):
     assert "\n" not in message and "Traceback" not in message and len(message) <= 300
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("x" * 300, "x" * 300),  # up to 300 characters: as it is
+    ("x" * 301, "x" * 297 + "..."),  # longer: cut to 300 with the dots
+    ("  two\n  lines  ", "two lines"),  # white space of any kind: single spaces
+    ("", "ValueError"),  # no text at all: the kind of the error
+])
+def test_a_refusal_reaches_the_page_as_one_line_of_at_most_300_characters(page_state, monkeypatch, text, shown):
+    def refuse():
+        raise ValueError(text)
+
+    monkeypatch.setitem(bridge._CALLS, "model_info", refuse)
+    assert bridge.handle("model_info") == {"error": {"message": shown, "field": None}}
+
+
 def test_handle_returns_the_value_and_lets_bugs_through(page_state):
     assert bridge.handle("model_info") == {"value": bridge.model_info()}
     with pytest.raises(KeyError):
