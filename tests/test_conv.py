@@ -135,6 +135,70 @@ def test_the_layers_run_the_math_with_their_settings():
             bad()
 
 
+@pytest.mark.parametrize("text", [
+    "input 1@6x6, conv 2@3x3, pool 2, dense 10",
+    "input 2@7x7, conv 3@3x3 stride 2 pad 1, dense 5, dense 10",
+    "input 3@8x8, conv 2@3x3 pad 1, pool 2, conv 4@2x2 stride 2, dense 10",
+    "input 2@5x5, conv 3@2x2 stride 2, conv 2@1x1, pool 2, dense 10",
+])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_a_conv_networks_gradients_match_finite_differences(text, activation):
+    net = pynet.Network(text, hidden_activation=activation, dtype="float64", seed=1)
+    rng = np.random.default_rng(2)
+    for name, p in net.parameters.items():
+        p[...] = rng.normal(scale=0.5 if name[0] == "W" else 0.1, size=p.shape)
+    X = rng.normal(size=(net.dimensions[0], 4))
+    Y = pynet.one_hot(rng.integers(0, 10, 4))
+    errors = gradcheck.network_check(net, X, Y)
+    assert sorted(errors) == sorted(net.parameters)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_a_conv_network_with_dropout_checks_with_a_fixed_mask():
+    net = pynet.Network("input 1@6x6, conv 2@3x3, pool 2, dense 6, dense 10", dtype="float64", dropout=0.3, seed=1)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(36, 5)), pynet.one_hot(rng.integers(0, 10, 5))
+    errors = gradcheck.network_check(net, X, Y, mode=lambda: Mode(training=True, rng=np.random.default_rng(9)))
+    assert max(errors.values()) < TOL, errors
+
+
+def test_the_first_conv_layer_computes_no_input_gradient(monkeypatch):
+    net = pynet.Network("input 1@6x6, conv 2@3x3, pool 2, conv 3@2x2, dense 10", dtype="float64")
+    asked = []
+    real = conv.conv_backward
+    monkeypatch.setattr(conv, "conv_backward", lambda dZ, memory, need=True: asked.append(need) or real(dZ, memory, need))
+    X, Y = np.random.default_rng(0).normal(size=(36, 3)), pynet.one_hot([1, 2, 3])
+    HL, memories = net._forward(X)
+    net._backward(HL, Y, memories)
+    assert asked == [True, False]  # the second conv layer's input gradient, not the first's
+
+
+def test_the_trainer_trains_a_small_conv_network_on_made_up_data():
+    # ten classes of 8x8 images, each a bright square at its own place plus noise
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 10
+    images = rng.normal(scale=0.3, size=(200, 8, 8))
+    for k, label in enumerate(labels):
+        y, x = divmod(int(label), 5)
+        images[k, 4 * y : 4 * y + 3, x : x + 3] += 2.0
+    X = images.reshape(200, 64).T
+    net = pynet.Network("input 1@8x8, conv 4@3x3 pad 1, pool 2, dense 16, dense 10", seed=0)
+    config = TrainConfig(epochs=8, batch_size=20, optimizer="adam", learning_rate=0.01, seed=0)
+    losses = [e["loss"] for e in net.train(X, labels, config) if e["type"] == "epoch"]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert all(b < a for a, b in zip(losses[:3], losses[1:4])), losses
+    assert net.evaluate(X, labels)["accuracy"] > 0.9
+    assert all(p.dtype == np.float32 for p in net.parameters.values())
+
+
+def test_inference_in_chunks_equals_one_pass():
+    net = pynet.Network("input 1@8x8, conv 3@3x3, pool 2, dense 10", dtype="float64", seed=0)
+    X = np.random.default_rng(1).normal(size=(64, 50))
+    np.testing.assert_allclose(net.forward(X, chunk=7), net._forward(X)[0], rtol=1e-12)
+    lenet = pynet.Network("conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10")
+    assert 1 <= lenet.chunk < 4096 and pynet.Network([784, 10]).chunk == 4096
+
+
 def test_the_einsum_path_in_blocks_gives_the_same_convolution(monkeypatch):
     # in Pyodide an im2col product past 2**31 - 1 is computed in blocks: the same Z and gradients
     X, W, b = _conv_case(1, 1, 3, 4, seed=11, size=(9, 8), m=5)
