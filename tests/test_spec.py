@@ -92,3 +92,45 @@ def test_a_bad_spec_gets_one_line_saying_what_is_wrong(text, message):
     assert str(refused.value).startswith(message)
     assert "\n" not in str(refused.value)
 
+
+def test_a_conv_model_file_carries_its_spec_and_loads_back(tmp_path):
+    from pynet import serialize
+
+    net = pynet.Network("conv 4@4x4 stride 2 pad 1, pool 2, dense 32, dense 10", hidden_activation="sigmoid", seed=1)
+    net.metadata = {"name": "conv"}
+    serialize.save(net, tmp_path / "conv.npz")
+    with np.load(tmp_path / "conv.npz") as z:
+        assert str(z["spec"]) == net.spec and list(z["dimensions"]) == net.dimensions
+    again = serialize.load(tmp_path / "conv.npz", expect_io=(784, 10))
+    assert (again.spec, again.dimensions, again.hidden_activation, again.metadata) == \
+        (net.spec, net.dimensions, "sigmoid", {"name": "conv"})
+    assert repr(again.layers) == repr(net.layers)
+    X = np.random.default_rng(0).integers(0, 256, size=(784, 9)).astype(np.uint8)
+    np.testing.assert_array_equal(again.forward(X), net.forward(X))
+    # a dense network's file is as it always was: no spec entry
+    serialize.save(pynet.Network([784, 16, 10]), tmp_path / "dense.npz")
+    with np.load(tmp_path / "dense.npz") as z:
+        assert "spec" not in z.files
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"spec": np.array("conv 4@5x5, pool 5, dense 10")}, "its spec 'conv 4@5x5, pool 5, dense 10' is not valid "
+                                                         "(layer 2 (pool 5): pooling by 5 does not divide its 24x24 input)"),
+    ({"spec": np.array("conv 4@3x3, pool 2, dense 10")}, "its dimensions [784, 2304, 10] are not those of its spec"),
+    ({"spec": np.array(3)}, "the 'spec' entry has the wrong type"),
+    ({"W1": np.zeros((4, 1, 3, 5), np.float32)}, "parameter W1 has shape (4, 1, 3, 5)"),
+])
+def test_a_conv_model_file_that_does_not_fit_its_spec_is_refused(change, message):
+    import io
+
+    from pynet import serialize
+
+    net = pynet.Network("conv 4@5x5, pool 2, dense 10", seed=1)
+    with np.load(io.BytesIO(serialize.to_bytes(net))) as z:
+        arrays = {name: z[name] for name in z.files}
+    arrays.update(change)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    with pytest.raises(ValueError) as refused:
+        serialize.from_bytes(buf.getvalue())
+    assert str(refused.value).startswith("not a valid pynet model file: " + message), str(refused.value)
