@@ -86,7 +86,8 @@ def conv_backward(dZ, memory, need_dH_prev=True):
     F, C, kh, kw = W.shape
     m = dZ.shape[-1]
     dZ = np.reshape(dZ, (F, -1))  # (F, OH OW m)
-    dW = (_matmul(dZ, cols.T) / m).reshape(W.shape)
+    # (cols dZ^T)^T rather than dZ cols^T: the same sums, and OpenBLAS runs this shape faster
+    dW = (_matmul(cols, dZ.T).T / m).reshape(W.shape)
     db = np.sum(dZ, axis=1, keepdims=True) / m
     if not need_dH_prev:
         return None, dW, db
