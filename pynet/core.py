@@ -107,7 +107,9 @@ def relu_backward(dH, Z):
     Parameters: dH, ndarray; Z, its memory, same shape.
     Returns: dZ, equal to dH where Z > 0 and 0 elsewhere (the seed's choice at Z == 0).
     """
-    return np.where(Z > 0, dH, 0)
+    # A product with the mask, not np.where(Z > 0, dH, 0): several times faster on a conv layer's
+    # large arrays, and the same values (a NaN in dH where Z <= 0 now stays: training has diverged).
+    return dH * (Z > 0)
 
 
 _FORWARD = {"sigmoid": sigmoid, "relu": relu, "softmax": softmax}

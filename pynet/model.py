@@ -17,7 +17,7 @@ which keeps the full data set four times smaller in memory.
 
 import numpy as np
 
-from . import core
+from . import core, spec
 from .layers import INFERENCE, Dropout, Mode, dense_stack
 from .optim import check_learning_rate
 from .trainer import Evaluation, TrainConfig, Trainer, TrainingDiverged, labels_of  # noqa: F401
@@ -25,6 +25,8 @@ from .trainer import Evaluation, TrainConfig, Trainer, TrainingDiverged, labels_
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid")
 DTYPES = ("float32", "float64")
 PIXEL_SCALE = 1.0 / 256  # uint8 pixel k stands for k/256: lossless for mnist.pkl.gz
+FORWARD_CHUNK = 4096  # samples per forward pass in inference
+MAX_WINDOW_VALUES = 2**22  # values in a conv layer's windows (im2col) at once in inference: 16 MB in float32
 
 
 def training_bytes(dimensions, dtype="float32", batch_size=128):
@@ -40,7 +42,10 @@ class Network:
     """An L-layer network: hidden layers relu or sigmoid, softmax output.
 
     Parameters:
-        dimensions: [n_0, n_1, ..., n_L], e.g. [784, 45, 10].
+        dimensions: [n_0, n_1, ..., n_L], e.g. [784, 45, 10]; or a spec (``pynet.spec``), the
+            same as text ('784,45,10') or with convolutions ('conv 8@5x5, pool 2, dense 10'),
+            whose weights are He-initialised from ``seed``. A conv network's ``dimensions`` are
+            the flat sizes of its input and of each layer with parameters; ``spec`` is its text.
         hidden_activation: 'relu' (the seed) or 'sigmoid'.
         dropout: rate of a Dropout layer after each hidden layer while training (0: none).
         seed: weight initialisation seed (2 gives the seed's weights).
@@ -52,12 +57,26 @@ class Network:
             raise ValueError(f"hidden activation must be one of {HIDDEN_ACTIVATIONS}, got {hidden_activation!r}")
         if str(dtype) not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-        self.dimensions = core.check_dimensions(dimensions)
         self.hidden_activation = hidden_activation
         self.dtype = np.dtype(str(dtype))
+        self.metadata = {}
+        plan = spec.plan(dimensions, hidden_activation, dropout) if isinstance(dimensions, str) else None
+        if plan is not None and not plan.dense_only:
+            self._set_plan(plan)
+            self.parameters = spec.initialize(plan, seed=seed, dtype=self.dtype)
+            return
+        self.dimensions = plan.dimensions if plan else core.check_dimensions(dimensions)
+        self.spec = ",".join(map(str, self.dimensions))
+        self.chunk = FORWARD_CHUNK
         self._set_layers(dense_stack(self.dimensions, hidden_activation, dropout))
         self.parameters = core.initialize_parameters(self.dimensions, seed=seed, dtype=self.dtype)
-        self.metadata = {}
+
+    def _set_plan(self, plan):
+        """A layered spec's stack (pynet.spec.Plan), and inference in chunks whose conv windows
+        stay within MAX_WINDOW_VALUES values."""
+        self.dimensions, self.spec = plan.dimensions, plan.text
+        self._set_layers(plan.layers)
+        self.chunk = max(1, min(FORWARD_CHUNK, MAX_WINDOW_VALUES // max(1, plan.window_values)))
 
     def _set_layers(self, layers):
         """The layer stack, and for each layer the keys of its parameters in self.parameters
@@ -66,15 +85,33 @@ class Network:
         for layer in layers:
             l += bool(layer.param_names)
             self._keys.append({name: name + str(l) for name in layer.param_names})
+        # backward stops at the first layer with parameters: nothing before it needs a gradient
+        self._first = next(i for i, layer in enumerate(layers) if layer.param_names)
         self.dropout = next((layer.rate for layer in layers if isinstance(layer, Dropout)), 0.0)
 
     @classmethod
-    def from_parameters(cls, parameters, hidden_activation="relu"):
-        """Wrap an existing parameters dict (e.g. from ``L_layer_model``)."""
+    def from_parameters(cls, parameters, hidden_activation="relu", spec_text=None):
+        """Wrap an existing parameters dict (e.g. from ``L_layer_model``); a conv network's
+        needs its spec (``spec_text``), whose parameter shapes it must have (else ValueError)."""
+        plan = spec.plan(spec_text, hidden_activation) if spec_text is not None else None
+        if plan is not None and not plan.dense_only:
+            shapes = plan.parameter_shapes()
+            got = {name: p.shape for name, p in parameters.items()}
+            if got != shapes:
+                raise ValueError(f"the spec {plan.text!r} needs parameters {shapes}, got {got}")
+            net = cls.__new__(cls)
+            net.hidden_activation = hidden_activation
+            net._set_plan(plan)
+            net.dtype = parameters["W1"].dtype
+            net.parameters = parameters
+            net.metadata = {}
+            return net
         L = len(parameters) // 2
         dims = [parameters["W1"].shape[1]] + [parameters["W" + str(l)].shape[0] for l in range(1, L + 1)]
         net = cls.__new__(cls)
         net.dimensions = dims
+        net.spec = ",".join(map(str, dims))
+        net.chunk = FORWARD_CHUNK
         net.hidden_activation = hidden_activation
         net._set_layers(dense_stack(dims, hidden_activation))
         net.dtype = parameters["W1"].dtype
@@ -103,10 +140,10 @@ class Network:
         """
         gradients = {}
         last = len(self.layers) - 1
-        dH, grads = self.layers[last].backward_from_dZ(HL - Y, memories[last], need_dH_prev=last > 0)
-        for i in range(last, -1, -1):
+        dH, grads = self.layers[last].backward_from_dZ(HL - Y, memories[last], need_dH_prev=last > self._first)
+        for i in range(last, self._first - 1, -1):
             if i < last:
-                dH, grads = self.layers[i].backward(self._params(i), dH, memories[i], need_dH_prev=i > 0)
+                dH, grads = self.layers[i].backward(self._params(i), dH, memories[i], need_dH_prev=i > self._first)
             for name, key in self._keys[i].items():
                 gradients["d" + key] = grads[name]
         return gradients
@@ -141,11 +178,13 @@ class Network:
             return X.astype(self.dtype) * self.dtype.type(PIXEL_SCALE)
         return X.astype(self.dtype, copy=False)
 
-    def forward(self, X, chunk=4096):
-        """Output probabilities (n_L, m) for X (n_0, m), computed in chunks of columns."""
+    def forward(self, X, chunk=None):
+        """Output probabilities (n_L, m) for X (n_0, m), computed in chunks of columns (by default
+        ``self.chunk``: 4096, fewer for a conv network)."""
         X = np.asarray(X)
+        chunk = chunk or self.chunk
         if X.ndim == 2 and X.shape[1] > chunk:
-            return np.concatenate([self.forward(X[:, i : i + chunk]) for i in range(0, X.shape[1], chunk)], axis=1)
+            return np.concatenate([self.forward(X[:, i : i + chunk], chunk) for i in range(0, X.shape[1], chunk)], axis=1)
         HL, _ = self._forward(self._as_input(X))
         return HL
 
@@ -164,13 +203,14 @@ class Network:
         return {"loss": ev.loss, "accuracy": ev.accuracy}
 
     def activations(self, x):
-        """Every layer's output for one sample x (n_0,) or (n_0, 1): list of 1-D arrays."""
+        """Every layer's output for one sample x (n_0,) or (n_0, 1): list of arrays, (n_l,) for a
+        dense layer, (F, OH, OW) for a conv layer."""
         H = self._as_input(np.asarray(x).reshape(self.dimensions[0], 1))
         out = []
         for i, layer in enumerate(self.layers):
             H, _ = layer.forward(self._params(i), H)
-            if layer.param_names:  # the output of each dense layer (dropout does nothing here)
-                out.append(H[:, 0])
+            if layer.param_names:  # the output of each dense or conv layer (dropout does nothing here)
+                out.append(H[..., 0])
         return out
 
     # ---- training --------------------------------------------------------------------------

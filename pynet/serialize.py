@@ -8,6 +8,12 @@ Arrays in the file::
     hidden_activation  'relu'            str
     metadata           '{...}'           str, JSON (training settings, accuracy, ...)
     W1, b1, ..., WL, bL                  float32/float64, shapes from dimensions
+    spec               'conv 8@5x5, ...' str, only for a network with conv or pooling layers
+                                         (pynet.spec; its dimensions are then the flat sizes of
+                                         the input and of each layer with parameters)
+
+Files without a spec (every file saved before conv layers existed) are dense networks, read
+as they always were.
 
 The same file is written and read natively and in the browser. Loading checks every field
 before anything is used, so a truncated, mismatched or hostile file is refused with a clear
@@ -20,6 +26,7 @@ import os
 
 import numpy as np
 
+from . import spec
 from .core import check_dimensions
 from .data import NPZ_ERRORS, Refused, check_npz_archive
 from .model import HIDDEN_ACTIVATIONS, Network
@@ -42,6 +49,8 @@ def to_bytes(net, metadata=None):
         "hidden_activation": np.array(net.hidden_activation),
         "metadata": np.array(json.dumps(meta, sort_keys=True)),
     }
+    if net.spec != ",".join(map(str, net.dimensions)):  # a conv network: its layers are in the spec
+        arrays["spec"] = np.array(net.spec)
     arrays.update(net.parameters)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -154,9 +163,24 @@ def from_bytes(data, expect_io=None, max_bytes=None, max_layers=None):
         _refuse(str(e))
     L = len(dims) - 1
     expected = {"format", "version", "dimensions", "hidden_activation", "metadata"}
+    shapes = {}
+    for l in range(1, L + 1):
+        shapes["W" + str(l)], shapes["b" + str(l)] = (dims[l], dims[l - 1]), (dims[l], 1)
+    spec_text = None
+    if "spec" in arrays:
+        spec_text = scalar("spec", "U")
+        expected.add("spec")
+        try:
+            plan = spec.plan(spec_text, hidden)
+        except ValueError as e:
+            _refuse(f"its spec {spec_text!r} is not valid ({e})")
+        if plan.dimensions != dims:
+            _refuse(f"its dimensions {dims} are not those of its spec {spec_text!r}, {plan.dimensions}")
+        shapes = plan.parameter_shapes()
     parameters = {}
     for l in range(1, L + 1):
-        for name, shape in (("W" + str(l), (dims[l], dims[l - 1])), ("b" + str(l), (dims[l], 1))):
+        for name in ("W" + str(l), "b" + str(l)):
+            shape = shapes[name]
             expected.add(name)
             a = arrays.get(name)
             if a is None:
@@ -178,7 +202,7 @@ def from_bytes(data, expect_io=None, max_bytes=None, max_layers=None):
     if expect_io is not None and (dims[0], dims[-1]) != tuple(expect_io):
         _refuse(f"its layers are {dims}: it takes {dims[0]} inputs and gives {dims[-1]} classes, "
                 f"not {expect_io[0]} and {expect_io[1]}")
-    net = Network.from_parameters(parameters, hidden)
+    net = Network.from_parameters(parameters, hidden, spec_text)
     net.metadata = metadata
     return net
 
