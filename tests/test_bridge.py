@@ -339,6 +339,19 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
         np.testing.assert_allclose(current[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
 
 
+def test_helpers_compute_with_the_runs_activation(worker):
+    """A sigmoid network with a helper: the helper's shards use sigmoid too (the same batch
+    losses as one worker)."""
+    config = {"hidden": "16", "activation": "sigmoid", "epochs": 1, "batch_size": 100, "train_size": 600,
+              "learning_rate": 0.01, "seed": 3}
+    worker.start_training(config)
+    single = [loss for r in run_to_end(worker) for _, loss in r["losses"]]
+    start_with_helpers(worker, config)
+    losses = [loss for r in with_helpers(worker) for _, loss in r["losses"]]
+    assert len(losses) == len(single) == 6
+    np.testing.assert_allclose(losses, single, rtol=PARALLEL_LOSS_RTOL, atol=0)
+
+
 # ---- divergence: the last good parameters, exactly, in every training path ------------------
 
 

@@ -99,6 +99,17 @@ def test_a_network_with_dropout_passes_the_gradient_check(activation):
     assert core.compute_loss(HL_train, Y) != core.compute_loss(net.forward(X), Y)
 
 
+def test_the_gradient_check_runs_at_inference_by_default_and_uses_its_step():
+    """Without a mode, network_check runs the layers as at inference (dropout passes everything
+    on, so its gradients check too); eps is the finite-difference step it is given."""
+    net = _net([6, 5, 3], dropout=0.4, seed=3)
+    X, Y = _data(6, 3, m=9)
+    fine = gradcheck.network_check(net, X, Y)
+    assert max(fine.values()) < 1e-6, fine
+    coarse = gradcheck.network_check(net, X, Y, eps=0.5)
+    assert max(coarse.values()) > 100 * max(fine.values()), (coarse, fine)
+
+
 def test_the_gradient_check_notices_a_wrong_layer(monkeypatch):
     """The check must fail when a layer's backward is wrong (a pass then means something)."""
     net = _net([6, 5, 3], dropout=0.4, seed=3)

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import pickle
 import struct
 import zipfile
@@ -417,3 +418,20 @@ def test_from_bytes_never_unpickles_even_past_the_archive_check(trained, tmp_pat
     with pytest.raises(ValueError, match="^not a valid pynet model file: Object arrays cannot be loaded"):
         serialize.from_bytes(npz(entries(net, W1=obj), allow_pickle=True))
     assert not marker.exists()
+
+
+def test_save_writes_beside_the_destination_and_renames(tmp_path, monkeypatch):
+    """The partial file is in the destination's folder (a rename is only atomic within one file
+    system), whatever the working directory, and nothing is left behind."""
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    renames = []
+    real = serialize.os.replace
+    monkeypatch.setattr(serialize.os, "replace", lambda src, dst: (renames.append((src, dst)), real(src, dst))[1])
+    dest = tmp_path / "models" / "m.npz"
+    dest.parent.mkdir()
+    serialize.save(pynet.Network([784, 4, 10], seed=0), dest)
+    [(src, dst)] = renames
+    assert os.path.dirname(src) == str(dest.parent) and dst == str(dest)
+    assert sorted(os.listdir(dest.parent)) == ["m.npz"] and os.listdir(elsewhere) == []
