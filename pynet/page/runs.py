@@ -243,6 +243,6 @@ def stop_training():
     if not all(np.all(np.isfinite(p)) for p in net.parameters.values()):
         STATE["run"] = None
         return {"model": model_info(), "stopped": True, "message": "the run had diverged; the previous model was kept"}
-    info = _finish(run, {"reason": "stopped", "message": "stopped"})
+    info = _finish(run, {"reason": "stopped"})
     return {"model": info, "offer": offer_info(), "stopped": True}
 
