@@ -84,3 +84,21 @@ def test_a_wide_first_layer_evaluates_a_large_chunk():
     assert P.shape == (10, 4096)
     np.testing.assert_allclose(P.sum(axis=0), 1.0, rtol=1e-5)
     np.testing.assert_allclose(P[:, :50], net.forward(X[:, :50]), rtol=1e-4, atol=1e-6)
+
+
+def test_blocks_keep_the_inputs_dtype(no_blas, monkeypatch):
+    """float32 in, float32 out, in blocks too (a float64 result would double the memory and
+    change the training's rounding)."""
+    monkeypatch.setattr(core, "_EINSUM_LIMIT", 100)
+    A, B = np.ones((9, 5), np.float32), np.ones((5, 8), np.float32)
+    out = core._matmul(A, B)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.full((9, 8), 5.0, np.float32))
+
+
+def test_with_blas_the_product_never_goes_through_einsum(monkeypatch):
+    monkeypatch.setattr(core, "_NO_BLAS", False)
+    monkeypatch.setattr(core.np, "einsum", lambda *a: pytest.fail("einsum called where NumPy has BLAS"))
+    A, B = np.ones((4, 3)), np.ones((3, 2))
+    np.testing.assert_array_equal(core._matmul(A, B), np.full((4, 2), 3.0))
+    np.testing.assert_array_equal(core._matmul(A[0], B), np.full(2, 3.0))  # 1-D operands as well

@@ -344,3 +344,16 @@ def test_network_defaults_to_the_seed_weights_in_float32():
     np.testing.assert_array_equal(net.parameters["W1"], (rng.randn(3, 4) * 0.1).astype(np.float32))
     np.testing.assert_array_equal(net.parameters["W2"], (rng.randn(2, 3) * 0.1).astype(np.float32))
     assert net.hidden_activation == "relu" and net.dtype == np.float32
+
+
+def test_network_details_the_rest_relies_on():
+    """No dropout is the number 0.0; a wrapped parameters dict has empty metadata (written into
+    model files); flatten_gradients scales; evaluate wants samples as columns."""
+    net = Network([4, 3, 2], seed=0, dtype="float64")
+    assert net.dropout == 0.0 and isinstance(net.dropout, float)
+    assert Network.from_parameters(net.parameters).metadata == {}
+    g = {"dW1": np.ones((3, 4)), "db1": np.ones((3, 1)), "dW2": np.ones((2, 3)), "db2": np.ones((2, 1))}
+    np.testing.assert_array_equal(net.flatten_gradients(g, scale=2.0), np.full(23, 2.0))
+    np.testing.assert_array_equal(net.flatten_gradients(g), np.ones(23))
+    with pytest.raises(ValueError, match="samples as columns"):
+        net.evaluate(np.zeros(4), np.zeros(1, int))

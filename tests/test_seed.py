@@ -339,3 +339,50 @@ def test_L_layer_backward_takes_the_label_of_one_sample_as_a_vector():
     assert sorted(column) == sorted(vector)
     for k in column:
         np.testing.assert_array_equal(vector[k], column[k])
+
+
+def test_update_parameters_is_one_step_of_gradient_descent():
+    parameters = {"W1": np.array([[1.0, -2.0]]), "b1": np.array([[0.5]])}
+    gradients = {"dW1": np.array([[0.25, 4.0]]), "db1": np.array([[-2.0]])}
+    updated = core.update_parameters(parameters, gradients, 0.5)
+    np.testing.assert_array_equal(updated["W1"], [[0.875, -4.0]])
+    np.testing.assert_array_equal(updated["b1"], [[1.5]])
+    assert parameters["W1"][0, 0] == 1.0  # a new dict: the input is not modified
+
+
+def test_accuracy_takes_labels_or_one_hot():
+    assert core.accuracy(np.array([1, 0, 2, 2]), np.array([1, 0, 2, 1])) == 0.75
+    assert core.accuracy(np.array([1, 0, 2, 2]), np.eye(3)[:, [1, 0, 2, 1]]) == 0.75
+
+
+def test_a_layer_of_one_unit_is_a_layer():
+    assert core.check_dimensions([784, 1, 10]) == [784, 1, 10]
+    with pytest.raises(ValueError):
+        core.check_dimensions([784, 0, 10])
+
+
+def test_L_layer_model_with_no_iterations_or_one():
+    """0 iterations: the initial weights (the data still checked); 1: one step of gradient
+    descent from them."""
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 8))
+    Y = np.eye(3)[:, rng.integers(0, 3, 8)]
+    initial = core.initialize_parameters([6, 4, 3], seed=2)
+    for k, v in pynet.L_layer_model(X, Y, [6, 4, 3], num_iterations=0).items():
+        np.testing.assert_array_equal(v, initial[k])
+    with pytest.raises(ValueError, match="X must have shape"):
+        pynet.L_layer_model(X[:5], Y, [6, 4, 3], num_iterations=0)
+    HL, caches = core.L_layer_forward(X, initial)
+    step = core.update_parameters(initial, core.L_layer_backward(HL, Y, caches), 0.0075)
+    for k, v in pynet.L_layer_model(X, Y, [6, 4, 3], num_iterations=1).items():
+        np.testing.assert_array_equal(v, step[k])
+
+
+def test_L_layer_model_takes_the_data_as_given_whatever_its_dtype():
+    """Whole-number pixels are numbers like any other here (no /256 as for Network's uint8)."""
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 3, (6, 8)).astype(np.uint8)
+    Y = np.eye(3)[:, rng.integers(0, 3, 8)]
+    as_floats = pynet.L_layer_model(X.astype(np.float64), Y, [6, 4, 3], num_iterations=3)
+    for k, v in pynet.L_layer_model(X, Y, [6, 4, 3], num_iterations=3).items():
+        np.testing.assert_array_equal(v, as_floats[k])
