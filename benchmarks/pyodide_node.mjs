@@ -5,7 +5,10 @@
 //   node benchmarks/pyodide_node.mjs [--dist DIR] [--spec JSON] [--barrier DIR:N [--plan JSON --rank R]]
 //
 // --spec: {"recipes": [{"name", "dims", "batch", "optimizer", "lr", "n_batches", "rounds"}],
-//          "bare": true, "seed_iterations": 0}
+//          "bare": true, "seed_iterations": 0,
+//          "data": "small" (DIST/data/mnist-small.npz) or "full" (mnist-full.npz), "train_size": null,
+//          "epoch_runs": [{"name", "dims", "config" (TrainConfig fields), "epochs", "flush"}],
+//          "flush_cost": [{"name", "dims", "blank"}]}  (the last two: benchmarks/subnormal.py)
 // Prints one line "RESULT {json}" (plus progress lines on stderr).
 
 import fs from 'node:fs';
@@ -36,7 +39,8 @@ const sitePackages = py.runPython('import site; site.getsitepackages()[0]');
 py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, build.pynet_wheel))), 'wheel', { extractDir: sitePackages });
 py.FS.mkdirTree('/bench');
 py.FS.writeFile('/bench/throughput.py', fs.readFileSync(path.join(here, 'throughput.py')));
-py.FS.writeFile('/bench/mnist-small.npz', new Uint8Array(fs.readFileSync(path.join(dist, 'data', 'mnist-small.npz'))));
+const dataFile = `mnist-${spec.data || 'small'}.npz`;
+py.FS.writeFile('/bench/mnist.npz', new Uint8Array(fs.readFileSync(path.join(dist, 'data', dataFile))));
 const loadS = (performance.now() - t0) / 1000;
 note(`Pyodide ${py.version} ready in ${loadS.toFixed(1)} s`);
 
@@ -71,7 +75,7 @@ import numpy as np
 from pynet import data
 import throughput as tp
 spec = json.loads(SPEC_JSON)
-d = data.load_npz("/bench/mnist-small.npz")
+d = data.load_npz("/bench/mnist.npz")
 X, y = np.ascontiguousarray(d["train"][0].T), d["train"][1]
 def phase(name):
     r = [r for r in spec["recipes"] if r["name"] == name][0]
@@ -104,10 +108,11 @@ import numpy as np
 import pynet
 from pynet import data
 import throughput as tp
+from pynet.model import TrainConfig
 
 spec = json.loads(SPEC_JSON)
-d = data.load_npz("/bench/mnist-small.npz")
-images, labels = d["train"]
+d = data.load_npz("/bench/mnist.npz")
+images, labels = d["train"][0][: spec.get("train_size")], d["train"][1][: spec.get("train_size")]
 X, y = np.ascontiguousarray(images.T), labels
 res = {"pynet_file": pynet.__file__, "info": tp.platform_info(), "recipes": {}, "bare": {}}
 from js import benchCpuSeconds
@@ -125,6 +130,13 @@ for r in spec["recipes"]:
 if spec.get("seed_iterations"):
     s, times = tp.full_batch_iteration_s([784, 45, 10], X, y, iterations=spec["seed_iterations"])
     res["seed_iteration_s"] = s
+for r in spec.get("epoch_runs", []):
+    seconds, subnormals, losses = tp.epoch_seconds(r["dims"], X, y, TrainConfig(**r["config"]).validated(),
+                                                   r.get("epochs"), r["flush"])
+    res.setdefault("epoch_runs", []).append({**r, "seconds": seconds, "subnormals": subnormals, "losses": losses,
+                                             "ended": time.time()})
+for r in spec.get("flush_cost", []):
+    res.setdefault("flush_cost", {})[r["name"]] = tp.flush_seconds(r["dims"], r.get("blank", 0.0))
 json.dumps(res)
 `);
 const result = JSON.parse(out);

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from pynet import optim
 from pynet.model import Network, TrainConfig
 
 
@@ -73,6 +74,67 @@ def full_batch_iteration_s(dims, X, y, lr=0.0075, iterations=6, warm=1):
         if len(times) >= iterations:
             break
     return median(times), times
+
+
+def count_subnormals(arrays):
+    """How many values of the float32 arrays are subnormal (not 0, below 1.18e-38 in magnitude)."""
+    tiny = np.finfo(np.float32).tiny
+    return sum(int(np.count_nonzero((np.abs(a) < tiny) & (a != 0))) for a in arrays if a.dtype == np.float32)
+
+
+def epoch_seconds(dims, X, y, config, epochs=None, flush=True):
+    """Seconds of each epoch of Network.train (float32, seed 0) with config, timed by the caller's clock.
+
+    X: (784, m) uint8, y: (m,) labels; epochs: stop after this many (None: config.epochs; the
+    schedule still spans config.epochs). flush=False moves optim.FLUSH_EVERY beyond the run, to
+    show what the flush of subnormals saves. Returns (seconds, subnormal parameters after each
+    epoch, training loss of each epoch).
+    """
+    saved = optim.FLUSH_EVERY
+    if not flush:
+        optim.FLUSH_EVERY = 2**62
+    seconds, subnormals, losses = [], [], []
+    try:
+        net = Network(dims, seed=0, dtype="float32")
+        last = time.perf_counter()
+        for event in net.train(X, y, config):
+            if event["type"] != "epoch":
+                continue
+            seconds.append(time.perf_counter() - last)
+            subnormals.append(count_subnormals(net.parameters.values()))  # not timed
+            losses.append(event["loss"])
+            if len(seconds) == epochs:
+                break
+            last = time.perf_counter()
+    finally:
+        optim.FLUSH_EVERY = saved
+    return seconds, subnormals, losses
+
+
+def flush_seconds(dims, blank=0.0, reps=15):
+    """Median seconds of one flush (optim.flush_subnormals) of everything an Adam step flushes in
+    a float32 network of dims: W, b, m and v of every layer. blank: the share of the inputs whose
+    first-layer weights (columns of W1, m and v) are subnormal, half of them already 0, as the
+    blank pixels' are in a run with L2 (0: nothing to flush, the usual case)."""
+    rng = np.random.default_rng(0)
+    arrays = []
+    for layer, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+        for shape in ((n_out, n_in), (n_out, 1)):
+            a = (rng.standard_normal(shape) * 0.05).astype(np.float32)
+            if layer == 0 and shape[1] > 1:
+                columns = rng.random(n_in) < blank
+                a[:, columns] = np.where(rng.random((n_out, int(columns.sum()))) < 0.5, 0, 1e-40)
+            arrays += [a, a.copy(), np.abs(a)]  # the parameter, m, v
+    work = [a.copy() for a in arrays]
+    times = []
+    for _ in range(reps):
+        for w, a in zip(work, arrays):
+            np.copyto(w, a)
+        t = time.perf_counter()
+        for w in work:
+            optim.flush_subnormals(w)
+        times.append(time.perf_counter() - t)
+    return median(times)
 
 
 def _rate(f, flops, reps, min_time):

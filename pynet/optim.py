@@ -3,6 +3,18 @@
 An optimizer updates a parameters dict (``W1, b1, ...``) in place from a gradients dict
 (``dW1, db1, ...``), the layout produced by ``core.L_layer_backward``. In-place updates
 keep memory flat during long runs, which matters in the browser.
+
+Every ``FLUSH_EVERY`` steps, the subnormal values (below 1.18e-38 in magnitude, not 0) of the
+float32 parameters and optimizer state become zeros of the same sign, as a CPU's flush-to-zero
+mode would make them. With L2, the weights of pixels that are blank in every image (and Adam's
+m of them) decay geometrically towards 0 and then sit among the subnormals, where arithmetic
+is several times slower: x86 NumPy sets no flush-to-zero, and WebAssembly has none. Flushed
+together with its state, such a weight stays exactly 0 (its gradient is l2 * 0), so a flush
+every few dozen steps is enough. Normal values are never touched.
+
+float64 arrays are not flushed: the seed's recipe trains in float64 and its values are pinned
+to the last digit. Its subnormals start at 2.2e-308, eight times as many halvings down as
+float32's, so a float64 run with L2 meets them only after many more steps (and then slows).
 """
 
 import math
@@ -11,6 +23,23 @@ import numpy as np
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 SCHEDULES = ("constant", "cosine", "step")
+FLUSH_EVERY = 50  # optimizer steps between two flushes of float32 subnormals
+
+_EXPONENT = np.uint32(0x7F800000)  # float32 bits: sign 1, exponent 8, fraction 23
+_SIGN = np.uint32(0x80000000)
+
+
+def flush_subnormals(a):
+    """Set the subnormal values of a float32 array to zeros of their sign, in place.
+
+    a: ndarray of any shape; other dtypes are left as they are. Works on the bits (a value is
+    0 or subnormal exactly when its exponent bits are all 0): integer operations, unlike
+    np.abs and float comparisons, are fast in Pyodide's NumPy too.
+    """
+    if a.dtype != np.float32:
+        return
+    bits = a.view(np.uint32)
+    np.bitwise_and(bits, _SIGN, out=bits, where=(bits & _EXPONENT) == 0)
 
 
 def check_learning_rate(learning_rate):
@@ -51,10 +80,15 @@ class Schedule:
 
 
 class SGD:
-    """Plain (stochastic) gradient descent, with optional L2 weight decay on the weights."""
+    """Plain (stochastic) gradient descent, with optional L2 weight decay on the weights.
+
+    ``step`` is the same for every optimizer: the update (``_update``, the optimizer's own) and,
+    every ``FLUSH_EVERY`` steps, the flush of float32 subnormals (see the module's docstring).
+    """
 
     def __init__(self, l2=0.0):
         self.l2 = float(l2)
+        self.steps = 0
 
     def _gradient(self, name, parameters, gradients):
         g = gradients["d" + name]
@@ -63,6 +97,14 @@ class SGD:
         return g
 
     def step(self, parameters, gradients, learning_rate):
+        """Update parameters (the dict W1, b1, ...) in place from gradients (dW1, db1, ...)."""
+        self._update(parameters, gradients, learning_rate)
+        self.steps += 1
+        if self.steps % FLUSH_EVERY == 0:
+            for a in (*parameters.values(), *self.state().values()):
+                flush_subnormals(a)
+
+    def _update(self, parameters, gradients, learning_rate):
         for name, p in parameters.items():
             p -= learning_rate * self._gradient(name, parameters, gradients)
 
@@ -79,7 +121,7 @@ class Momentum(SGD):
         self.beta = float(beta)
         self.velocity = {}
 
-    def step(self, parameters, gradients, learning_rate):
+    def _update(self, parameters, gradients, learning_rate):
         for name, p in parameters.items():
             g = self._gradient(name, parameters, gradients)
             v = self.velocity.get(name)
@@ -99,12 +141,17 @@ class Adam(SGD):
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, l2=0.0):
         super().__init__(l2)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self.m, self.v, self.t = {}, {}, 0
+        self.m, self.v = {}, {}
 
-    def step(self, parameters, gradients, learning_rate):
-        self.t += 1
+    @property
+    def t(self):
+        """Steps taken (Adam's t)."""
+        return self.steps
+
+    def _update(self, parameters, gradients, learning_rate):
+        t = self.steps + 1  # this update's t
         # Bias corrections folded into the step size: one scalar instead of two full arrays.
-        step_size = learning_rate * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        step_size = learning_rate * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
         for name, p in parameters.items():
             g = self._gradient(name, parameters, gradients)
             m = self.m.get(name)
