@@ -107,9 +107,11 @@ def relu_backward(dH, Z):
     Parameters: dH, ndarray; Z, its memory, same shape.
     Returns: dZ, equal to dH where Z > 0 and 0 elsewhere (the seed's choice at Z == 0).
     """
-    # A product with the mask, not np.where(Z > 0, dH, 0): several times faster on a conv layer's
-    # large arrays, and the same values (a NaN in dH where Z <= 0 now stays: training has diverged).
-    return dH * (Z > 0)
+    # A product with the mask as uint8: natively several times faster than np.where(Z > 0, dH, 0),
+    # and in Pyodide as fast (a bool operand would take NumPy's slow casting loop there); the
+    # same values (a NaN in dH where Z <= 0 stays NaN: training has diverged by then).
+    # benchmarks/wasm_kernels_results.md has the measurements.
+    return dH * (Z > 0).view(np.uint8)
 
 
 _FORWARD = {"sigmoid": sigmoid, "relu": relu, "softmax": softmax}
