@@ -450,7 +450,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     assert [r for res in results for r in res["losses"]] == [[e["step"], e["loss"]] for e in batches]
     last = results[-1]
     assert (last["step"], last["total_steps"], last["epoch"], last["epochs_total"], last["batches"]) == (8, 8, 2, 2, 4)
-    assert last["samples_per_s"] > 0 and last["elapsed_s"] > 0 and last["evaluating"] is False
+    assert last["samples_per_s"] > 0 and 0 < last["elapsed_s"] < 60 and last["evaluating"] is False
     # the test evaluation, against native pynet's on the final network
     epochs = [e for r in results for e in r["epochs"]]
     test = net.evaluate(arrays["test_images"].T, arrays["test_labels"])
@@ -741,8 +741,10 @@ def test_helper_calls_are_refused_out_of_turn(worker):
     assert training()
 
 
-@pytest.mark.parametrize("workers, message", [(0, "between 1 and 4, got 0"), (5, "between 1 and 4, got 5"),
-                                              ("two", "a whole number, got 'two'"), (1.5, "a whole number, got 1.5")])
+@pytest.mark.parametrize("workers, message", [(0, "^workers must be between 1 and 4, got 0$"),
+                                              (5, "^workers must be between 1 and 4, got 5$"),
+                                              ("two", "^workers must be a whole number, got 'two'$"),
+                                              (1.5, "^workers must be a whole number, got 1.5$")])
 def test_the_number_of_workers_is_checked(worker, workers, message):
     with pytest.raises(SettingError, match=message) as refused:
         worker.start_training({"hidden": "4", "epochs": 1}, workers)
@@ -799,6 +801,7 @@ def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
     trained = {k: v.copy() for k, v in STATE["run"]["net"].parameters.items()}
     result = worker.stop_training()
     assert result["stopped"] and result["offer"]["reason"] == "stopped" and result["offer"]["steps_run"] == 2
+    assert result["offer"]["epochs_run"] == 0 and result["offer"]["name"] == "trained"
     assert result["model"]["name"] == "default" and not training()
     assert worker.use_offered()["name"] == "trained"
     for k, v in trained.items():
@@ -864,3 +867,49 @@ def test_equally_confident_mistakes_keep_the_data_sets_order(worker):
     members = [i for i in expected if labels[i] == t and pred[i] == p]
     assert len(members) > 16  # enough ties for an unstable sort to reorder them
     assert [item["image"] for item in worker.cell_images(t, p, 100)["items"]] == [images[i].tolist() for i in members]
+
+
+def one_event_per_step(monkeypatch):
+    """Every reading of the clock 5 s after the last: each step() call does one unit of work."""
+    clock = iter(range(0, 10**6, 5))
+    monkeypatch.setattr(runs.time, "perf_counter", lambda: next(clock))
+
+
+def test_the_first_step_reports_the_speed(worker, monkeypatch):
+    one_event_per_step(monkeypatch)
+    worker.start_training({"hidden": "8", "epochs": 1, "batch_size": 50, "train_size": 300})
+    first = worker.step(60)  # one batch
+    assert first["step"] == 1 and first["samples_per_s"] > 0
+
+
+def test_a_sigmoid_run_trains_a_sigmoid_network(worker, arrays):
+    tc = TrainConfig(epochs=1, batch_size=100, optimizer="sgd", learning_rate=0.5, seed=2)
+    worker.start_training({"hidden": "6", "activation": "sigmoid", "epochs": 1, "batch_size": 100, "train_size": 300,
+                           "optimizer": "sgd", "learning_rate": 0.5, "seed": 2})
+    results = finish(worker)
+    events, net = native(arrays, [784, 6, 10], tc, activation="sigmoid", train_size=300)
+    assert [loss for r in results for _, loss in r["losses"]] == [e["loss"] for e in events if e["type"] == "batch"]
+    assert results[-1]["done"]["model"]["hidden_activation"] == "sigmoid"
+
+
+def test_a_run_stopped_after_an_evaluated_epoch_keeps_that_evaluation_only_as_long_as_it_is_true(worker, monkeypatch):
+    """Stopped right after epoch 1's evaluation: the offer carries that test accuracy, and taking
+    it keeps the evaluation for the analysis; stopped one batch later: no accuracy (none has seen
+    the network as it is)."""
+    one_event_per_step(monkeypatch)
+    config = {"hidden": "8", "epochs": 3, "batch_size": 100, "train_size": 300, "seed": 4}
+    for extra_batches in (0, 1):
+        worker.start_training(config)
+        epochs = []
+        while not epochs:
+            epochs += worker.step(60)["epochs"]
+        for _ in range(extra_batches):
+            worker.step(60)
+        offer = worker.stop_training()["offer"]
+        assert offer["epochs_run"] == 1 and offer["steps_run"] == 3 + extra_batches
+        if extra_batches:
+            assert offer["test_acc"] is None
+        else:
+            assert offer["test_acc"] == epochs[0]["test_acc"] is not None
+            worker.use_offered()
+            assert STATE["last_eval"] is not None

@@ -10,7 +10,7 @@ import pytest
 import pynet
 from pynet import bridge, serialize
 from pynet.errors import SettingError
-from pynet.page import models
+from pynet.page import form, models, state
 from pynet.page.state import STATE
 
 
@@ -293,3 +293,27 @@ def test_slices_of_an_evaluation_are_reported(blobs):
     assert slices == [{"type": "evaluating", "epoch": 1, "set": "validation", "done": 128, "of": 300},
                       {"type": "evaluating", "epoch": 1, "set": "validation", "done": 256, "of": 300}]
     assert [e["type"] for e in events].index("epoch") > [e["type"] for e in events].index("evaluating")
+
+
+@pytest.mark.parametrize("setting, field", [
+    ({"hidden": ""}, "hidden"), ({"hidden": "8, 8, 8, 8, 8"}, "hidden"), ({"hidden": "8.5"}, "hidden"),
+    ({"hidden": "0"}, "hidden"), ({"hidden": "784, 8, 10"}, "hidden"), ({"dimensions": [784, 8, 9]}, "hidden"),
+    ({"dataset": "small", "batch_size": 0, "train_size": 10_001}, "batch_size"),
+])
+def test_every_refusal_of_the_form_names_its_field(setting, field):
+    """The page marks the field a refusal names (pynet/page/form.py), never by its wording."""
+    huge = {"train": (np.zeros((10_001, 784), np.uint8), np.zeros(10_001, np.uint8))}
+    saved = dict(STATE["datasets"])
+    STATE["datasets"]["small"] = huge
+    try:
+        with pytest.raises(SettingError) as refused:
+            form.check_config(setting)
+    finally:
+        STATE["datasets"].clear()
+        STATE["datasets"].update(saved)
+    assert refused.value.field == field, refused.value
+
+
+def test_finite_numbers_only_reach_the_page():
+    assert state.finite(None) is None and state.finite(float("nan")) is None and state.finite(float("-inf")) is None
+    assert state.finite(np.float32(0.5)) == 0.5 and type(state.finite(np.float32(0.5))) is float
