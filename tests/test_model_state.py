@@ -116,6 +116,29 @@ def test_metadata_nesting_up_to_the_limit_and_brackets_in_strings_are_fine(page_
     assert info["dimensions"] == [784, 6, 10]
 
 
+@pytest.mark.parametrize("text, depth", [
+    ("1", 0), ("[]", 1), ('{"a": [1, {"b": 2}]}', 3),
+    ("[[[],[[]]]]", 4),  # deeper again after a closing bracket
+    ('{"a": "[[[{"}', 1), ('["x\\"[[[["]', 1),  # brackets in strings, after an escaped quote
+    ('["\\\\", [[1]]]', 3),  # an escaped backslash ends with the string's quote
+])
+def test_metadata_nesting_is_counted_outside_strings(text, depth):
+    assert serialize._nesting(text) == depth
+
+
+def test_metadata_at_the_limits_is_accepted(page_state):
+    deepest = '{"a": ' * 63 + "[1]" + "}" * 63  # 64 levels
+    longest = '{"note": "' + "x" * (1_000_000 - 12) + '"}'  # 1,000,000 characters
+    assert len(longest) == 1_000_000 and serialize._nesting(deepest) == 64
+    for text in (deepest, longest):
+        assert bridge.load_model(_file_with_metadata_text(text))["dimensions"] == [784, 6, 10]
+
+
+@pytest.mark.parametrize("acc, shown", [(0, 0.0), (1, 1.0), (0.5, 0.5), (1.5, None), (-0.01, None)])
+def test_an_accuracy_from_0_to_1_is_shown(page_state, acc, shown):
+    assert bridge.load_model(_model_bytes({"test_acc": acc}))["test_acc"] == shown
+
+
 def test_a_model_with_more_layers_than_the_page_draws_is_refused(page_state):
     before = page_state["model"]
     with pytest.raises(ValueError, match="it has 17 layers; at most 16 are accepted here"):
