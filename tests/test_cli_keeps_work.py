@@ -92,13 +92,20 @@ def test_save_replaces_a_file_only_with_a_complete_one(tmp_path, monkeypatch):
     assert path.stat().st_mode == plain.stat().st_mode  # an ordinary file, as open() makes it
 
 
+def hear_ctrl_c():
+    """In the child, before Python starts: SIGINT back to its default disposition. A job started
+    in the background by a non-interactive shell (nohup, `cmd &`) ignores SIGINT, the ignoring is
+    inherited, and Python then installs no KeyboardInterrupt handler: Ctrl-C would go unheard."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_keeps_the_last_finished_epoch(tmp_path, mnist_path):
     """Interrupt after the first epoch has been reported: the file holds exactly the model of
     the last finished epoch, the same as an uninterrupted run of that many epochs."""
     out = tmp_path / "m.npz"
     args = [sys.executable, "-m", "pynet", "train", *SMALL, "--epochs", "100000", "--log-json",
             "--data", str(mnist_path), "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=hear_ctrl_c)
     try:
         first = json.loads(proc.stdout.readline())
         assert first["epoch"] == 1
@@ -125,7 +132,7 @@ def test_ctrl_c_before_the_first_epoch_says_nothing_was_saved(tmp_path, mnist_pa
     out = tmp_path / "m.npz"
     args = [sys.executable, "-m", "pynet", "train", "--dims", "784,16,10", "--batch-size", "1", "--epochs", "1",
             "--data", str(mnist_path), "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=hear_ctrl_c)
     try:
         # the run has started (50,000 batches of one image: the first epoch is far from over)
         assert proc.stderr.readline().startswith("training 784-16-10 on 50,000 images: 1 epoch of 50,000 batches")
