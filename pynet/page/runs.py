@@ -35,9 +35,7 @@ def start_training(config, workers=1):
     dims, activation, dataset, train_size, tc = check_config(config)
     workers = whole({"workers": workers}, "workers", 1, MAX_WORKERS, "workers")
     d = loaded_dataset(dataset)
-    images, labels = d["train"]
-    X, y = images[:train_size].T, labels[:train_size]
-    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    net, X, y = _network_and_data(d, dims, activation, train_size, tc)
     # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
     trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
                       eval_chunk=_eval_chunk_size(dims), shards=workers)
@@ -53,6 +51,14 @@ def start_training(config, workers=1):
     }
     return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
             "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(), "workers": workers}
+
+
+def _network_and_data(d, dims, activation, train_size, tc):
+    """A run's fresh network and its training images (784, m) and labels: the same for the run
+    and for each of its helpers."""
+    images, labels = d["train"]
+    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    return net, images[:train_size].T, labels[:train_size]
 
 
 def _eval_chunk_size(dims):
@@ -143,7 +149,7 @@ def _step(budget_ms, replies):
                 run["test_eval"] = (run["dataset"], test.predictions, test.confidence)
             out["epochs"].append(_epoch_out(run, event))
         elif kind == "gradients":
-            out["request"] = {"parameters": event["parameters"].astype(np.float32).tobytes(),
+            out["request"] = {"parameters": np.asarray(event["parameters"], np.float32).tobytes(),
                               "shards": [idx.astype(np.int32).tobytes() for idx in event["shards"]]}
         elif kind == "awaiting":
             run["awaiting"] = out["awaiting"] = True
@@ -173,9 +179,8 @@ def helper_start(config):
     """Make this worker a helper of data-parallel runs with these settings (the same as the
     run's): it keeps a network of the run's shape and the run's training images."""
     dims, activation, dataset, train_size, tc = check_config(config)
-    images, labels = loaded_dataset(dataset)["train"]
-    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
-    STATE["helper"] = {"net": net, "X": images[:train_size].T, "labels": labels[:train_size]}
+    net, X, y = _network_and_data(loaded_dataset(dataset), dims, activation, train_size, tc)
+    STATE["helper"] = {"net": net, "X": X, "labels": y}
     return {"dimensions": dims, "train_size": train_size}
 
 
