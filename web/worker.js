@@ -246,6 +246,11 @@ async function warmUp(totalMs) {
   return { chunks };
 }
 
+// The data set a run's settings name, fetched and loaded unless it already is.
+async function loadDatasetOf(config) {
+  if (config.dataset && !call('has_dataset', config.dataset)) await handle('loadDataset', { name: config.dataset });
+}
+
 async function handle(type, p) {
   if (type === 'ready') return ready;
   await ready;
@@ -262,9 +267,7 @@ async function handle(type, p) {
     case 'train': {
       // ports: one per helper worker of a data-parallel run (web/parallel.js)
       if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
-      if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
-        await handle('loadDataset', { name: p.config.dataset });
-      }
+      await loadDatasetOf(p.config);
       const failed = (e) => { throw new Refusal({ message: `a helper worker could not start: ${e.message}`, field: e.field }); };
       const helpers = (p.ports ?? []).map((port) => portClient(port, () => {}));
       await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
@@ -302,9 +305,7 @@ async function handle(type, p) {
       p.port.onmessage = (event) => answer(event.data, (message, transfer) => p.port.postMessage(message, transfer));
       return { connected: true };
     case 'helperStart':
-      if (p.config.dataset && !call('has_dataset', p.config.dataset)) {
-        await handle('loadDataset', { name: p.config.dataset });
-      }
+      await loadDatasetOf(p.config);
       return call('helper_start', pyodide.toPy(p.config));
     case 'gradients': {
       const t0 = performance.now();
