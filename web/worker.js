@@ -268,7 +268,10 @@ async function handle(type, p) {
       // ports: one per helper worker of a data-parallel run (web/parallel.js)
       if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
       await loadDatasetOf(p.config);
-      const failed = (e) => { throw new Refusal({ message: `a helper worker could not start: ${e.message}`, field: e.field }); };
+      // a refused setting reads as with one worker; anything else is the helper's failure
+      const failed = (e) => {
+        throw new Refusal({ message: e.field ? e.message : `a helper worker could not start: ${e.message}`, field: e.field });
+      };
       const helpers = (p.ports ?? []).map((port) => portClient(port, () => {}));
       await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
         .catch(failed);

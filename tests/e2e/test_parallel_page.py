@@ -183,3 +183,23 @@ def test_a_helper_that_breaks_mid_run_ends_the_run_and_offers_its_model(page2):
     assert run["reason"] == "completed" and run["workers"] == 2, run
     assert all("pynet test crash" in e for e in recorder.errors), recorder.errors
     recorder.errors.clear()
+
+
+def test_two_workers_refuse_a_bad_setting_as_one_worker_does(page2):
+    """The helper checks the settings first: its refusal reads as one worker's, marks the
+    field, and nothing starts or changes (an offered model stays offered)."""
+    page, _ = page2
+    two_workers(page)
+    runs = start_run(page, epochs=20)
+    wait_until(page, "(window.pynet.run?.step ?? 0) > 3", timeout=20)
+    page.click("#stop")
+    wait_idle(page, runs, timeout=30)
+    assert page.is_visible("#offer")
+    model = page.text_content("#model-info")
+    errors = page.evaluate("window.pynet.formErrors || 0")
+    page.fill("#hidden", "abc")
+    page.click("#train")
+    wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=20)
+    assert page.text_content("#form-message").startswith("Not started: hidden layers: 'abc' is not a number")
+    assert page.locator("#train-form [aria-invalid=true]").count() == 1
+    assert page.text_content("#model-info") == model and page.is_visible("#offer")
