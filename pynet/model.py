@@ -31,7 +31,10 @@ MAX_WINDOW_VALUES = 2**22  # values in a conv layer's windows (im2col) at once i
 
 def training_bytes(dimensions, dtype="float32", batch_size=128):
     """About how many bytes training a network of these layer sizes takes: the parameters,
-    their gradients and Adam's two moments, plus one batch's activations and their gradients."""
+    their gradients and Adam's two moments, plus one batch's activations and their gradients.
+    ``dimensions``: layer sizes [n_0, ..., n_L], or a spec's text (``pynet.spec``)."""
+    if isinstance(dimensions, str):
+        return spec.plan(dimensions).training_bytes(batch_size, dtype)
     itemsize = np.dtype(dtype).itemsize
     parameters = sum(n * (n_prev + 1) for n_prev, n in zip(dimensions, dimensions[1:]))
     activations = max(1, batch_size) * sum(dimensions[1:])

@@ -48,6 +48,13 @@ class Plan:
     dense_only: bool = False
     activations: list = field(default_factory=list)  # each parameterised layer's activation
     window_values: int = 0  # the most values one sample has in a conv layer's windows (im2col)
+    values: int = 0  # per sample, what training keeps: twice every layer's outputs, plus every conv layer's windows
+
+    def training_bytes(self, batch_size=128, dtype="float32"):
+        """About how many bytes training this network takes: the parameters, their gradients and
+        Adam's two moments, plus one batch's outputs and windows and their gradients."""
+        parameters = sum(int(np.prod(shape)) for shapes in self.shapes for shape in shapes.values())
+        return np.dtype(dtype).itemsize * (4 * parameters + 2 * max(1, batch_size) * self.values)
 
     def parameter_shapes(self):
         """{'W1': shape, 'b1': shape, 'W2': ...}: the parameters dict's names and shapes."""
@@ -82,7 +89,7 @@ def _dense_only(dims, hidden_activation, dropout, n_classes):
         else:
             shapes.append({})
     activations = [hidden_activation] * (len(dims) - 2) + ["softmax"]
-    return Plan(layers, shapes, dims, ",".join(map(str, dims)), True, activations)
+    return Plan(layers, shapes, dims, ",".join(map(str, dims)), True, activations, values=2 * sum(dims[1:]))
 
 
 def _layered(items, hidden_activation, dropout, n_classes):
@@ -95,7 +102,7 @@ def _layered(items, hidden_activation, dropout, n_classes):
     written = [] if shape == INPUT_SHAPE else ["input %d@%dx%d" % shape]
     layers, shapes, activations = [Unflatten(shape)], [{}], []
     dimensions = [int(np.prod(shape))]
-    window_values = 0
+    window_values = values = 0
     for k, item in enumerate(items, 1):
         where = f"layer {k} ({item})"
         words = item.split(None, 1)
@@ -111,6 +118,7 @@ def _layered(items, hidden_activation, dropout, n_classes):
                 raise ValueError(f"{where}: its {kh}x{kw} kernel is larger than its {H}x{W} input{padded}")
             shape = (F, conv_output_size(H, kh, stride, pad), conv_output_size(W, kw, stride, pad))
             window_values = max(window_values, C * kh * kw * shape[1] * shape[2])
+            values += C * kh * kw * shape[1] * shape[2]
             layers.append(Conv(stride, pad, hidden_activation))
             shapes.append({"W": (F, C, kh, kw), "b": (F, 1)})
             activations.append(hidden_activation)
@@ -146,11 +154,12 @@ def _layered(items, hidden_activation, dropout, n_classes):
                 shapes.append({})
         else:
             raise ValueError(f"{where}: unknown layer; write conv F@KxK, pool P or dense N")
+        values += 2 * int(np.prod(shape))
     if len(shape) != 1 or not isinstance(layers[-1], Dense):
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got {items[-1]!r}")
     if shape[0] != n_classes:
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got dense {shape[0]}")
-    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values)
+    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values, values)
 
 
 def _input_shape(item):

@@ -134,3 +134,33 @@ def test_a_conv_model_file_that_does_not_fit_its_spec_is_refused(change, message
     with pytest.raises(ValueError) as refused:
         serialize.from_bytes(buf.getvalue())
     assert str(refused.value).startswith("not a valid pynet model file: " + message), str(refused.value)
+
+
+def test_the_memory_estimate_of_a_dense_spec_is_the_dense_one():
+    from pynet.model import training_bytes
+    for dims in ([784, 128, 10], [784, 256, 128, 10]):
+        text = ",".join(map(str, dims))
+        assert spec.plan(text).training_bytes(64) == training_bytes(dims, batch_size=64) == training_bytes(text, batch_size=64)
+
+
+@pytest.mark.parametrize("text", ["conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10",
+                                  "conv 16@3x3 pad 1, pool 2, dense 10"])
+def test_the_memory_estimate_of_a_conv_spec_is_near_what_training_takes(text):
+    """Within a factor of two of the peak that one training batch (forward, backward, Adam step)
+    really allocates, windows included."""
+    import tracemalloc
+
+    from pynet.model import Network, TrainConfig
+    batch = 256
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, (784, batch), dtype=np.uint8), rng.integers(0, 10, batch)
+    tracemalloc.start()
+    try:
+        net = Network(text, seed=0)
+        for event in net.train(X, y, TrainConfig(epochs=1, batch_size=batch)):
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = spec.plan(text).training_bytes(batch)
+    assert estimate / 2 < peak < estimate * 2, (estimate, peak)
