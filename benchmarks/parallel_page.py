@@ -4,7 +4,7 @@ for 2 workers where a step's time goes (web/worker.js's timing: the page's worke
 own shard, then waiting for the helper's; the helper computing its shard).
 
     PYTHONPATH=. .venv/bin/python benchmarks/parallel_page.py [rounds] [--preset fast]
-        [--epochs N] [--hidden 512] [--train-size N] [--warm]
+        [--epochs N] [--network "512"] [--train-size N] [--warm]
 
 --warm runs one discarded round of each first (the full data set's first load, tier-up).
 """
@@ -22,7 +22,7 @@ from e2e_helpers import CHROMIUM_ARGS, SYSTEM_CHROMIUM, site_builder, wait_until
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
-def main(rounds=3, preset="fast", epochs=None, hidden=None, train_size=None, warm=False):
+def main(rounds=3, preset="fast", epochs=None, network=None, train_size=None, warm=False):
     site = site_builder()
     site.build()
     server = site.serve_in_thread(dist=site.DIST, port=0, base="/pynet/", quiet=True)
@@ -40,7 +40,7 @@ def main(rounds=3, preset="fast", epochs=None, hidden=None, train_size=None, war
         for r in range(-1 if warm else 0, rounds):
             for workers in (1, 2):
                 page.select_option("#preset", preset)
-                for field, value in (("#epochs", epochs), ("#hidden", hidden), ("#train-size", train_size)):
+                for field, value in (("#epochs", epochs), ("#network", network), ("#train-size", train_size)):
                     if value is not None:
                         page.fill(field, str(value))
                 page.select_option("#workers", str(workers))
@@ -77,8 +77,8 @@ if __name__ == "__main__":
     parser.add_argument("rounds", nargs="?", type=int, default=3)
     parser.add_argument("--preset", default="fast", choices=["fast", "minute", "five", "seed"])
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--hidden")
+    parser.add_argument("--network", help="the network field: hidden sizes or a spec")
     parser.add_argument("--train-size", type=int)
     parser.add_argument("--warm", action="store_true")
     a = parser.parse_args()
-    main(a.rounds, a.preset, a.epochs, a.hidden, a.train_size, a.warm)
+    main(a.rounds, a.preset, a.epochs, a.network, a.train_size, a.warm)

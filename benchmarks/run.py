@@ -65,9 +65,9 @@ def fast_preset(dist):
 
 def recipes(dist):
     p = fast_preset(dist)
-    fast = {"name": "fast", "label": f"Fast preset: 784-{p['hidden'].replace(',', '-').replace(' ', '')}-10 "
+    fast = {"name": "fast", "label": f"Fast preset: 784-{p['network'].replace(',', '-').replace(' ', '')}-10 "
                                      f"{p['optimizer']}, batch {p['batch_size']}",
-            "dims": [784] + [int(h) for h in p["hidden"].split(",")] + [10], "batch": int(p["batch_size"]),
+            "dims": [784] + [int(h) for h in p["network"].split(",")] + [10], "batch": int(p["batch_size"]),
             "optimizer": p["optimizer"], "lr": float(p["learning_rate"])}
     cli = {"name": "cli", "label": "CLI default: 784-512-10 adam, batch 128", "dims": [784, 512, 10], "batch": 128,
            "optimizer": "adam", "lr": 0.0015}
@@ -184,7 +184,7 @@ INSTRUMENT = """(() => {
   return true;
 })()"""
 
-FORM_IDS = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+FORM_IDS = {"network": "#network", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
             "train_size": "#train-size", "seed": "#seed"}
 
 
@@ -440,7 +440,7 @@ def run_browser(dist, recs, quick):
             out["fast_runs"] = [train_run(page, (87.0,), preset="fast") for _ in range(1 if quick else 3)]
             cli = recs[1]
             log("browser: 784-512-10 batch 128 (1 epoch of the 5,000 images)")
-            out["cli_runs"] = [train_run(page, (87.0,), preset="fast", hidden="512", batch_size=cli["batch"],
+            out["cli_runs"] = [train_run(page, (87.0,), preset="fast", network="512", batch_size=cli["batch"],
                                          learning_rate=cli["lr"], optimizer=cli["optimizer"], epochs=1)
                                for _ in range(1 if quick else 2)]
             log("browser: seed recipe")
@@ -448,7 +448,7 @@ def run_browser(dist, recs, quick):
             if not quick:
                 log("browser: to 97% (50,000 images, 784-128-10 adam lr 0.002 batch 128; stopped at 97%)")
                 out["run97"] = train_run(page, (87.0, 97.0), stop_at=97.0, timeout=300, preset="fast", dataset="full",
-                                         train_size=50000, hidden="128", optimizer="adam", learning_rate="0.002",
+                                         train_size=50000, network="128", optimizer="adam", learning_rate="0.002",
                                          batch_size=128, epochs=6, seed=0)
             out["errors"] = page.evaluate("document.getElementById('train-message').textContent")
             context.close()

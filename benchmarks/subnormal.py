@@ -44,7 +44,7 @@ CLI_CONFIG = {k: CLI_DEFAULT[k] for k in ("optimizer", "learning_rate", "epochs"
 NODE_CONFIG = {**CLI_CONFIG, "schedule": "constant"}  # epochs: --node-epochs
 NODE_TRAIN_SIZE = 10_000
 FAST = PRESETS["fast"]
-FAST_DIMS = [784, int(FAST["hidden"]), 10]
+FAST_DIMS = [784, int(FAST["network"]), 10]
 # a training step of each, timed to set a flush's cost against
 STEP_RECIPES = [{"name": "fast", "dims": FAST_DIMS, "batch": FAST["batch_size"], "optimizer": FAST["optimizer"],
                  "lr": FAST["learning_rate"], "n_batches": 30, "rounds": 5},

@@ -189,7 +189,7 @@ def cmd_seed(args):
     train_x, train_y, test_x, test_y = data.data_wrapper(args.data)
     X, Y = train_x[:, : args.train_size], train_y[:, : args.train_size]
     start = time.perf_counter()
-    dims = [N_INPUTS, int(SEED_RECIPE["hidden"]), N_CLASSES]
+    dims = [N_INPUTS, int(SEED_RECIPE["network"]), N_CLASSES]
     parameters = L_layer_model(X, Y, dims, learning_rate=SEED_RECIPE["learning_rate"], num_iterations=args.iterations,
                                     print_loss=True)
     elapsed = time.perf_counter() - start

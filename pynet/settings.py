@@ -9,21 +9,28 @@ N_INPUTS = 784  # MNIST's 28 x 28 pixels
 N_CLASSES = 10  # the digits
 
 # The seed's recipe: [784, 45, 10], full-batch gradient descent on the first 5,000 images.
-SEED_RECIPE = {"hidden": "45", "activation": "relu", "optimizer": "gd", "learning_rate": 0.0075,
+# "network" is the page's network field: hidden sizes ("128, 64"), a dense spec ("784,128,10")
+# or a conv spec (pynet.spec); the page's older "hidden" setting means the same.
+SEED_RECIPE = {"network": "45", "activation": "relu", "optimizer": "gd", "learning_rate": 0.0075,
                "epochs": 2000, "batch_size": 0, "train_size": 5000, "seed": 2, "dataset": "small",
                "schedule": "constant"}
 
-# The page's presets: the seed's recipe, and three that reach 87%, 97% and 98% on test within
-# 5 s, one minute and five minutes in the browser (README, "Speed").
+# The page's presets: the seed's recipe, and four that reach 87%, 97%, 98% and 99% on test within
+# 5 s, one minute and five minutes in the browser (README, "Speed"), each with its title in the page.
 PRESETS = {
-    "fast": {"hidden": "128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 2,
+    "fast": {"network": "128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 2,
              "batch_size": 128, "train_size": 5000, "seed": 0, "dataset": "small", "schedule": "constant"},
-    "minute": {"hidden": "128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 4,
+    "minute": {"network": "128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.003, "epochs": 4,
                "batch_size": 128, "train_size": 50000, "seed": 0, "dataset": "full", "schedule": "cosine"},
-    "five": {"hidden": "256, 128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.002, "epochs": 8,
+    "five": {"network": "256, 128", "activation": "relu", "optimizer": "adam", "learning_rate": 0.002, "epochs": 8,
              "batch_size": 128, "train_size": 50000, "seed": 0, "dataset": "full", "schedule": "cosine"},
+    "conv": {"network": "conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10", "activation": "relu",
+             "optimizer": "adam", "learning_rate": 0.002, "epochs": 8, "batch_size": 128, "train_size": 50000,
+             "seed": 0, "dataset": "full", "schedule": "cosine"},
     "seed": SEED_RECIPE,
 }
+PRESET_TITLES = {"fast": "Fast (seconds)", "minute": "97% in a minute", "five": "98% in five minutes",
+                 "conv": "99% in five minutes, convolutional", "seed": "Seed recipe"}
 # Full batch: each epoch is one iteration, so the page evaluates every this many.
 FULL_BATCH_EVAL_EVERY = 100
 
@@ -37,8 +44,11 @@ DEFAULT_MODEL = {"dimensions": [N_INPUTS, 128, N_CLASSES], "epochs": 8, "batch_s
                  "learning_rate": 0.002, "schedule": "cosine", "seed": 0}
 
 # What the page accepts.
-MAX_HIDDEN_LAYERS = 4  # in a network trained in the page
-MAX_WIDTH = 1024  # units of a hidden layer trained in the page
+MAX_LAYERS = 10  # conv, pool and dense layers of a network trained in the page, its output layer included
+# What training a network may take in the page (pynet.spec.Plan.training_bytes: its parameters
+# four times over, one batch's outputs and windows twice): within what a browser gives a tab, and
+# small enough that the trained model's parameters (a quarter of it at most) fit a model file.
+MAX_TRAINING_BYTES = 256 * 2**20
 MAX_FULL_BATCH = 10_000  # images in one full batch
 MAX_EPOCHS = 100_000
 MAX_MODEL_LAYERS = 16  # layers of a model file loaded in the page (each hidden layer is drawn)
@@ -49,6 +59,7 @@ MAX_WORKERS = 4  # workers sharing a run's batches in the page (data-parallel)
 
 def page_settings():
     """What the page's script needs, as JSON-able data (the build writes it as settings.json)."""
-    return {"presets": PRESETS, "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
+    return {"presets": PRESETS, "preset_menu": [[name, PRESET_TITLES[name]] for name in PRESETS],
+            "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
                        "max_workers": MAX_WORKERS}}

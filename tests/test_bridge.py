@@ -106,10 +106,11 @@ def test_same_seed_same_curve(worker):
 
 
 @pytest.mark.parametrize("config, fragment", [
-    ({"hidden": "0"}, "hidden"),
-    ({"hidden": "abc"}, "hidden"),
-    ({"hidden": "-5"}, "hidden"),
-    ({"hidden": "100000"}, "hidden"),
+    ({"hidden": "0"}, "at least 1"),
+    ({"hidden": "abc"}, "neither layer sizes nor layers"),
+    ({"network": "-5"}, "at least 1"),
+    ({"network": "100000"}, "memory"),
+    ({"network": "conv 8@5x5, pool 2, dense 12"}, "dense 10"),
     ({"learning_rate": 0}, "learning rate"),
     ({"learning_rate": -1}, "learning rate"),
     ({"learning_rate": "nan"}, "learning rate"),
@@ -350,6 +351,33 @@ def test_helpers_compute_with_the_runs_activation(worker):
     losses = [loss for r in with_helpers(worker) for _, loss in r["losses"]]
     assert len(losses) == len(single) == 6
     np.testing.assert_allclose(losses, single, rtol=PARALLEL_LOSS_RTOL, atol=0)
+
+
+def test_a_conv_network_trains_through_the_bridge_with_one_worker_or_two(worker):
+    """A conv spec in the network field: the run trains it (4-D kernels in the flat parameters the
+    helper gets and the gradients it sends back), one worker and two give the same batch losses,
+    and the trained model, read back from the file the page downloads, is that conv network."""
+    spec = "conv 4@5x5, pool 2, dense 10"
+    config = {"network": spec, "epochs": 2, "batch_size": 100, "train_size": 600, "learning_rate": 0.01, "seed": 2}
+    summary = worker.start_training(config)
+    assert summary["network"] == spec and summary["dimensions"] == [784, 4 * 24 * 24, 10]
+    results = run_to_end(worker)
+    single = [loss for r in results for _, loss in r["losses"]]
+    single_params = {k: v.copy() for k, v in STATE["model"].parameters.items()}
+    assert results[-1]["done"]["reason"] == "completed" and single[-1] < 0.7 * single[0]
+    saved = serialize.from_bytes(worker.save_model())
+    assert saved.spec == spec and saved.parameters["W1"].shape == (4, 1, 5, 5)
+    worker.use_default_model()
+
+    assert start_with_helpers(worker, config)["workers"] == 2
+    assert STATE["helper"]["net"].spec == spec
+    results = list(with_helpers(worker))
+    losses = [loss for r in results for _, loss in r["losses"]]
+    assert len(losses) == len(single) == 12 and results[-1]["done"]["reason"] == "completed"
+    np.testing.assert_allclose(losses, single, rtol=PARALLEL_LOSS_RTOL, atol=0)
+    current = current_parameters(worker)
+    for k, p in single_params.items():
+        np.testing.assert_allclose(current[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
 
 
 # ---- divergence: the last good parameters, exactly, in every training path ------------------

@@ -294,54 +294,149 @@ def test_relu_units_count_as_active_above_zero(worker):
 # ---- settings -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, sizes", [
-    ("128", [128]), (" 128 , 64 ", [128, 64]), ("128; 64;32", [128, 64, 32]), ("1,2,3,1024", [1, 2, 3, 1024]),
-    ([32, 16], [32, 16]), (("8",), [8]), (12, [12]), ("16.0", [16]), ([784, 128, 10], [784, 128, 10]),
-    ("784, 10", [784, 10]), ("784, 5, 9", [784, 5, 9]), ("5, 128, 10", [5, 128, 10]),
+LENET = "conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10"
+
+
+@pytest.mark.parametrize("value, dims", [
+    # hidden sizes, as the page's "hidden layers" field took them: the input and output layers are added
+    ("128", [784, 128, 10]), (" 128 , 64 ", [784, 128, 64, 10]), ("128; 64;32", [784, 128, 64, 32, 10]),
+    ([32, 16], [784, 32, 16, 10]), (("8",), [784, 8, 10]), (12, [784, 12, 10]), ("16.0", [784, 16, 10]),
+    ([784, 128, 10], [784, 784, 128, 10, 10]), ("5, 128, 10", [784, 5, 128, 10, 10]), ("784, 5, 9", [784, 784, 5, 9, 10]),
+    # a whole dense spec: from 784 inputs to 10 outputs
+    ("784,128,10", [784, 128, 10]), ("784, 256, 128, 10", [784, 256, 128, 10]), ("784, 10", [784, 10]),
+    ("2048", [784, 2048, 10]),  # wider than the old limit of 1,024 units: the memory is what counts
 ])
-def test_parse_hidden_accepts(text, sizes):
-    assert form.parse_hidden(text) == sizes
+def test_the_network_field_takes_hidden_sizes_or_a_dense_spec(value, dims):
+    plan = form.network_plan(value)
+    assert plan.dense_only and plan.dimensions == dims
+    assert form.network_name(plan) == "-".join(map(str, dims))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "hidden layers: give at least one layer size, such as 128 or 128, 64"),
-    ("   ", "hidden layers: give at least one layer size, such as 128 or 128, 64"),
-    ([], "hidden layers: give at least one layer size, such as 128 or 128, 64"),
-    ([""], "hidden layers: give at least one layer size, such as 128 or 128, 64"),
-    ("1,2,3,4,5", "hidden layers: at most 4 layers, got 5"),
-    ("12, abc", "hidden layers: 'abc' is not a number; write sizes like 128 or 128, 64"),
-    ([None], "hidden layers: None is not a number; write sizes like 128 or 128, 64"),
-    ("2.5", "hidden layers: '2.5' is not a whole number"),
-    ("inf", "hidden layers: 'inf' is not a whole number"),
-    ("nan", "hidden layers: 'nan' is not a whole number"),
-    ("0", "hidden layers: each size must be between 1 and 1024, got 0"),
-    ("-3", "hidden layers: each size must be between 1 and 1024, got -3"),
-    ("784, 128, 10", "hidden layers: give only the hidden sizes, such as 128; the input (784) and output (10) "
-                     "layers are added for you"),
-    ("784, 256, 128, 10", "hidden layers: give only the hidden sizes, such as 256, 128; the input (784)"),
+@pytest.mark.parametrize("text, canonical", [
+    (LENET, LENET), ("CONV 4@5X5 , pool 2,dense 10", "conv 4@5x5, pool 2, dense 10"), ("dense 10", "dense 10"),
+    ("input 1@28x28, conv 4@3x3 pad 1, pool 2, dense 10", "conv 4@3x3 pad 1, pool 2, dense 10"),
 ])
-def test_parse_hidden_refuses(text, message):
-    with pytest.raises(ValueError) as e:
-        form.parse_hidden(text)
-    assert str(e.value).startswith(message)
+def test_the_network_field_takes_a_conv_spec(text, canonical):
+    plan = form.network_plan(text)
+    assert not plan.dense_only and form.network_name(plan) == plan.text == canonical
+    assert plan.dimensions[0] == 784 and plan.dimensions[-1] == 10
 
 
-def test_too_wide_a_layer_is_refused_with_its_memory():
-    # Adam on batches of 128, float32: (weights + gradients + 2 moments) * 4 bytes + the batch's activations
-    for width in (1025, 2048, 100_000):
-        params = width * 785 + 10 * (width + 1)
-        mb = math.ceil((4 * params + 4 * 128 * width) * 4 / 2**20)
-        with pytest.raises(ValueError) as e:
-            form.parse_hidden(str(width))
-        assert str(e.value) == (f"hidden layers: a layer of {width:,} units would need about {mb:,} MB of memory "
-                                f"for its weights and their training state, more than this page can use; each "
-                                f"size must be between 1 and 1024")
-    assert form._memory_estimate_mb(2048) == 29
+def test_the_sigmoid_activation_goes_into_the_network():
+    assert form.network_plan("conv 4@5x5, dense 10", "sigmoid").layers[1].activation == "sigmoid"
+
+
+EXAMPLES = "write sizes such as 128 or 128, 64, or layers such as conv 8@5x5, pool 2, dense 10"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("", "give the network: hidden sizes such as 128 or 128, 64, or layers such as conv 8@5x5, pool 2, dense 10"),
+    ("   ", "give the network: hidden sizes such as 128 or 128, 64"),
+    (None, "give the network: hidden sizes"),
+    ([], "give the network: hidden sizes"),
+    ([""], f"'' is not a layer size; {EXAMPLES}"),
+    ("12,,3", f"'' is not a layer size; {EXAMPLES}"),
+    ([None], f"'None' is not a layer size; {EXAMPLES}"),
+    ("abc", f"'abc' is neither layer sizes nor layers; {EXAMPLES}"),
+    ("12, abc", f"'12, abc' is neither layer sizes nor layers; {EXAMPLES}"),
+    ("inf", f"'inf' is neither layer sizes nor layers; {EXAMPLES}"),
+    ("x" * 50, f"'{'x' * 37}...' is neither layer sizes nor layers"),
+    ("2.5", "layer sizes are whole numbers, got '2.5'"),
+    ("0", "layer sizes are at least 1, got 0"),
+    ("-3", "layer sizes are at least 1, got -3"),
+    ("784, 0, 10", "layer sizes are at least 1, got 0"),
+    ("8, 8, 8, 8, 8, 8, 8, 8, 8, 8", "the network has 11 layers; the page trains at most 10 (conv, pool and dense "
+                                     "layers, the output layer included)"),
+    # the spec's own line for each mistake (pynet.spec)
+    ("conv 8@29x29, dense 10", "layer 1 (conv 8@29x29): its 29x29 kernel is larger than its 28x28 input"),
+    ("conv 0@5x5, dense 10", "layer 1 (conv 0@5x5): the number of channels must be at least 1, got 0"),
+    ("conv -2@5x5, dense 10", "layer 1 (conv -2@5x5): the number of channels must be at least 1, got -2"),
+    ("conv 4@5x5 stride 0, dense 10", "layer 1 (conv 4@5x5 stride 0): the stride must be at least 1, got 0"),
+    ("conv 8@5x5, pool 5, dense 10", "layer 2 (pool 5): pooling by 5 does not divide its 24x24 input"),
+    ("conv 8@5x5, pool 2, dense 12", "the last layer must be dense 10 (one unit per class), got dense 12"),
+    ("conv 8@5x5, pool 2", "the last layer must be dense 10 (one unit per class), got 'pool 2'"),
+    ("784, 128, 9", None),  # hidden sizes 784, 128, 9: a network of 784-784-128-9-10, which is fine
+    ("input 3@32x32, dense 10", "the page's images are 1@28x28; drop the input 3@32x32 from the spec"),
+    ("conv 4@3x3 pad 1, " * 10 + "dense 10", "the network has 11 layers; the page trains at most 10"),
+])
+def test_the_network_field_refuses(value, message):
+    if message is None:
+        assert form.network_plan(value).dimensions == [784, 784, 128, 9, 10]
+        return
+    with pytest.raises(SettingError) as e:
+        form.network_plan(value, field="hidden")
+    assert str(e.value).startswith(message) and e.value.field == "hidden"
+
+
+@pytest.mark.parametrize("value, batch, need", [
+    ("100000", 128, "1.4 GB"), ("20000", 128, "282 MB"),
+    ("conv 64@5x5, conv 64@5x5, dense 1024, dense 10", 128, "1.1 GB"), (LENET, 1000, "318 MB"),
+])
+def test_a_network_too_large_for_the_page_is_refused_with_what_it_would_need(value, batch, need):
+    plan = form.network_plan(value)
+    assert plan.training_bytes(batch) > settings.MAX_TRAINING_BYTES
+    with pytest.raises(SettingError) as e:
+        form.check_memory(plan, batch)
+    assert str(e.value) == (f"the network would need about {need} of memory to train on batches of {batch:,} images, "
+                            f"more than the 256 MB this page allows; use fewer or smaller layers, or a smaller batch")
+    assert e.value.field == "network"
+
+
+def test_the_memory_limit_is_inclusive_and_keeps_a_model_within_a_model_file():
+    plan = form.network_plan("128")
+    exact = plan.training_bytes(128)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(form, "MAX_TRAINING_BYTES", exact)
+        assert form.check_memory(plan, 128) == exact
+        with pytest.raises(SettingError, match="batches of 129 images"):
+            form.check_memory(plan, 129)
+        with pytest.raises(SettingError, match="use fewer or smaller layers$"):  # no smaller batch than one
+            form.check_memory(form.network_plan("4096"), 1)
+    # what training allows (parameters four times over, plus a batch) leaves the parameters within a model file
+    assert settings.MAX_TRAINING_BYTES // 4 <= settings.MAX_MODEL_BYTES
+
+
+def test_the_description_shows_every_layer_as_it_is_typed():
+    d = form.describe_network({"network": LENET, "batch_size": "128", "train_size": "50000"})
+    assert d["network"] == LENET and d["batch_size"] == 128
+    assert [(layer["layer"], layer["shape"], layer["parameters"]) for layer in d["layers"]] == [
+        ("input 1@28x28", [1, 28, 28], 0), ("conv 8@5x5", [8, 24, 24], 8 * 25 + 8), ("pool 2", [8, 12, 12], 0),
+        ("conv 16@5x5", [16, 8, 8], 16 * 8 * 25 + 16), ("pool 2", [16, 4, 4], 0), ("dense 128", [128], 128 * 257),
+        ("dense 10", [10], 10 * 129)]
+    assert d["parameters"] == sum(p.size for p in Network(LENET).parameters.values()) == 37_610
+    assert d["training_bytes"] == form.network_plan(LENET).training_bytes(128)
+    dense = form.describe_network(JsProxy({"hidden": "128, 64", "activation": "sigmoid"}))
+    assert dense["network"] == "784-128-64-10" and [layer["shape"] for layer in dense["layers"]] == [[784], [128], [64], [10]]
+    assert dense["parameters"] == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+
+
+@pytest.mark.parametrize("form_values, batch", [
+    ({}, 128), ({"batch_size": "32"}, 32), ({"batch_size": "0", "train_size": "5000"}, 5000),
+    ({"batch_size": "900", "train_size": "700"}, 700), ({"batch_size": "0"}, 128), ({"batch_size": "x"}, 128),
+    ({"batch_size": "-4", "train_size": "many"}, 128), ({"batch_size": 2.5}, 128),
+])
+def test_the_description_reads_the_batch_size_leniently(form_values, batch):
+    """The memory depends on the batch (a full batch: the training images): the description
+    reads what the form holds as well as it can; the Train button checks those fields."""
+    assert form.describe_network(json.dumps({"network": "32", **form_values}))["batch_size"] == batch
+
+
+def test_the_description_refuses_as_the_train_button_does(worker):
+    for config in ({"network": "conv 8@5x5, pool 5, dense 10"}, {"hidden": "abc"}, {"network": "8", "hidden": "8"},
+                   {"network": "conv 32@3x3, conv 32@3x3, dense 10", "batch_size": 0, "train_size": 300}):
+        with pytest.raises(SettingError) as described:
+            form.describe_network(config)
+        with pytest.raises(SettingError) as started:
+            worker.start_training(config)
+        assert (str(described.value), described.value.field) == (str(started.value), started.value.field)
+    assert bridge.handle("describe_network", {"network": "conv 8@5x5, pool 5, dense 10"}) == {"error": {
+        "message": "layer 2 (pool 5): pooling by 5 does not divide its 24x24 input", "field": "network"}}
+    assert bridge.handle("describe_network", {"network": "16"})["value"]["network"] == "784-16-10"
 
 
 def test_default_settings(worker):
-    dims, activation, dataset, train_size, tc = form.check_config({})
-    assert (dims, activation, dataset, train_size) == ([784, 128, 10], "relu", "small", 300)
+    plan, activation, dataset, train_size, tc = form.check_config({})
+    assert (plan.dimensions, plan.dense_only, activation, dataset, train_size) == ([784, 128, 10], True, "relu", "small", 300)
     assert tc == TrainConfig(epochs=2, batch_size=128, optimizer="adam", learning_rate=0.001, schedule="constant",
                              seed=0, eval_every=1)
 
@@ -351,12 +446,17 @@ def test_every_setting_is_used(worker):
               "epochs": 3, "batch_size": 40, "train_size": 200, "seed": 12, "dataset": "small",
               "eval_every": 2, "schedule": "cosine"}
     for given in (config, json.dumps(config), JsProxy(config)):
-        dims, activation, dataset, train_size, tc = form.check_config(given)
-        assert (dims, activation, dataset, train_size) == ([784, 9, 7, 10], "sigmoid", "small", 200)
+        plan, activation, dataset, train_size, tc = form.check_config(given)
+        assert (plan.dimensions, activation, dataset, train_size) == ([784, 9, 7, 10], "sigmoid", "small", 200)
         assert tc == TrainConfig(epochs=3, batch_size=40, optimizer="momentum", learning_rate=0.05,
                                  schedule="cosine", seed=12, eval_every=2)
-    assert form.check_config({"dimensions": [784, 20, 10]})[0] == [784, 20, 10]
-    assert form.check_config({"hidden": [20, 784]})[0] == [784, 20, 784, 10]
+    assert form.check_config({"dimensions": [784, 20, 10]})[0].dimensions == [784, 20, 10]
+    assert form.check_config({"hidden": [20, 784]})[0].dimensions == [784, 20, 784, 10]
+    # the network field's key: "network", or "hidden", its older name, which means the same
+    for key in ("network", "hidden"):
+        assert form.check_config({key: "9, 7"})[0].dimensions == [784, 9, 7, 10]
+        assert form.check_config({key: "784,9,10"})[0].dimensions == [784, 9, 10]
+        assert form.check_config({key: LENET, "activation": "sigmoid"})[0].text == LENET
 
 
 @pytest.mark.parametrize("config, message", [
@@ -366,7 +466,13 @@ def test_every_setting_is_used(worker):
     ({"dimensions": [784, 10]}, "dimensions must start with 784 and end with 10, got [784, 10]"),
     ({"dimensions": [100, 32, 10]}, "dimensions must start with 784 and end with 10, got [100, 32, 10]"),
     ({"dimensions": [784, 32, 9]}, "dimensions must start with 784 and end with 10, got [784, 32, 9]"),
-    ({"dimensions": [784, 0, 10]}, "hidden layers: each size must be between 1 and 1024, got 0"),
+    ({"dimensions": [784, 0, 10]}, "layer sizes are at least 1, got 0"),
+    ({"network": "8", "dimensions": [784, 8, 10]}, "give the network once, not both as network and as dimensions"),
+    ({"hidden": "8", "network": "8"}, "give the network once, not both as network and as hidden"),
+    # a full batch of this data set's 300 images (conv windows of 300 images: the memory of a batch counts)
+    ({"network": "conv 32@3x3, conv 32@3x3, dense 10", "batch_size": 300}, "the network would need about 581 MB"),
+    ({"network": "conv 32@3x3, conv 32@3x3, dense 10", "batch_size": 0}, "the network would need about 581 MB "
+                                                                          "of memory to train on batches of 300 images"),
     ({"activation": "tanh"}, "activation must be one of relu, sigmoid, got 'tanh'"),
     ({"optimizer": "magic"}, "optimizer must be one of gd, sgd, momentum, adam, got 'magic'"),
     ({"learning_rate": 0}, "learning rate must be a number above 0 and at most 100, got 0"),
@@ -441,7 +547,7 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
               "optimizer": "sgd", "schedule": "step"}
     summary = worker.start_training(config)
     tc = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", learning_rate=0.01, schedule="step", seed=3)
-    assert summary == {"dimensions": [784, 10, 10], "activation": "relu", "dataset": "small", "train_size": 250,
+    assert summary == {"dimensions": [784, 10, 10], "network": "784-10-10", "activation": "relu", "dataset": "small", "train_size": 250,
                        "batches": 4, "total_steps": 8, "config": tc.to_dict(), "workers": 1}
     assert training()
     results = finish(worker)
@@ -524,9 +630,12 @@ def test_a_step_call_reports_an_evaluation_in_progress(worker, monkeypatch):
 def test_evaluation_chunk_size():
     # about EVAL_MACS multiply-adds per chunk, at least 100 images
     assert runs.EVAL_MACS == 60e6
-    assert runs._eval_chunk_size([784, 128, 10]) == int(60e6 / (784 * 128 + 128 * 10)) == 590
-    assert runs._eval_chunk_size([784, 1024, 1024, 10]) == 100
-    assert runs._eval_chunk_size([784, 10]) == int(60e6 / 7840)
+    assert runs._eval_chunk_size(Network([784, 128, 10])) == int(60e6 / (784 * 128 + 128 * 10)) == 590
+    assert runs._eval_chunk_size(Network([784, 1024, 1024, 10])) == 100
+    assert runs._eval_chunk_size(Network([784, 10])) == int(60e6 / 7840)
+    # a conv layer: its kernel's weights at each of its output values
+    macs = 25 * 8 * 24 * 24 + 8 * 25 * 16 * 8 * 8 + 256 * 128 + 128 * 10
+    assert runs._eval_chunk_size(Network(LENET)) == int(60e6 / macs) == 169
 
 
 def test_eval_every(worker, arrays):

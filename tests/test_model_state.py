@@ -244,7 +244,8 @@ def test_a_new_run_drops_an_offer_nobody_took(trainable):
 
 
 @pytest.mark.parametrize("setting, field", [
-    ({"hidden": "abc"}, "hidden"), ({"hidden": "100000"}, "hidden"), ({"learning_rate": "0"}, "learning_rate"),
+    ({"hidden": "abc"}, "hidden"), ({"hidden": "100000"}, "hidden"), ({"network": "conv 8@30x30, dense 10"}, "network"),
+    ({"learning_rate": "0"}, "learning_rate"),
     ({"learning_rate": "abc"}, "learning_rate"), ({"epochs": "1.5"}, "epochs"), ({"batch_size": -1}, "batch_size"),
     ({"train_size": 999999}, "train_size"), ({"seed": -1}, "seed"), ({"activation": "tanh"}, "activation"),
     ({"optimizer": "lbfgs"}, "optimizer"), ({"dataset": "huge"}, "dataset"), ({"schedule": "wavy"}, "schedule"),
@@ -319,8 +320,10 @@ def test_slices_of_an_evaluation_are_reported(blobs):
 
 
 @pytest.mark.parametrize("setting, field", [
-    ({"hidden": ""}, "hidden"), ({"hidden": "8, 8, 8, 8, 8"}, "hidden"), ({"hidden": "8.5"}, "hidden"),
-    ({"hidden": "0"}, "hidden"), ({"hidden": "784, 8, 10"}, "hidden"), ({"dimensions": [784, 8, 9]}, "hidden"),
+    ({"hidden": ""}, "hidden"), ({"hidden": "8, " * 10 + "8"}, "hidden"), ({"hidden": "8.5"}, "hidden"),
+    ({"hidden": "0"}, "hidden"), ({"network": "0"}, "network"), ({"network": "conv 8@5x5, pool 5, dense 10"}, "network"),
+    ({"network": "100000"}, "network"), ({"dimensions": [784, 8, 9]}, "dimensions"),
+    ({"network": "8", "hidden": "8"}, "network"),
     ({"dataset": "small", "batch_size": 0, "train_size": 10_001}, "batch_size"),
 ])
 def test_every_refusal_of_the_form_names_its_field(setting, field):

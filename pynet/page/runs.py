@@ -16,7 +16,7 @@ from ..model import Network
 from ..settings import MAX_WORKERS, N_CLASSES, N_INPUTS
 from ..trainer import TrainConfig, Trainer, shard_gradients
 from .datasets import loaded_dataset
-from .form import check_config, whole
+from .form import check_config, network_name, whole
 from .models import discard_offer, model_info, offer_info, trained
 from .state import STATE, as_bytes, as_py, finite
 
@@ -26,19 +26,21 @@ EVAL_MACS = 60e6  # multiply-adds per evaluation slice: a slice stays within a s
 def start_training(config, workers=1):
     """Check the settings and start a run (any run in progress is dropped); return its summary.
 
-    config: {'hidden': '128' | [128], 'activation', 'optimizer', 'learning_rate', 'epochs',
-    'batch_size' (0: full batch), 'train_size', 'seed', 'dataset', 'eval_every'}.
+    config: {'network': '128' | '784,128,10' | 'conv 8@5x5, pool 2, dense 10' (form.network_plan;
+    'hidden' is its older name), 'activation', 'optimizer', 'learning_rate', 'epochs',
+    'batch_size' (0: full batch), 'train_size', 'seed', 'dataset', 'eval_every', 'schedule'}.
     workers: how many workers share each batch (data-parallel, see helper_start); this one
     computes the first shard and ``step`` hands out the others.
     Raises ValueError on a bad value; nothing is changed then.
     """
-    dims, activation, dataset, train_size, tc = check_config(config)
+    plan, activation, dataset, train_size, tc = check_config(config)
     workers = whole({"workers": workers}, "workers", 1, MAX_WORKERS, "workers")
     d = loaded_dataset(dataset)
-    net, X, y = _network_and_data(d, dims, activation, train_size, tc)
+    net, X, y = _network_and_data(d, plan, activation, train_size, tc)
+    dims = net.dimensions
     # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
     trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
-                      eval_chunk=_eval_chunk_size(dims), shards=workers)
+                      eval_chunk=_eval_chunk_size(net), shards=workers)
     gen = trainer.run()
     start = next(gen)
     batches = start["batches"]
@@ -49,20 +51,26 @@ def start_training(config, workers=1):
         "step": 0, "epoch": 0, "evaluating": False, "awaiting": False,
         "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": STATE["model"],
     }
-    return {"dimensions": dims, "activation": activation, "dataset": dataset, "train_size": train_size,
-            "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(), "workers": workers}
+    return {"dimensions": dims, "network": network_name(plan), "activation": activation, "dataset": dataset,
+            "train_size": train_size, "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(),
+            "workers": workers}
 
 
-def _network_and_data(d, dims, activation, train_size, tc):
-    """A run's fresh network and its training images (784, m) and labels: the same for the run
-    and for each of its helpers."""
+def _network_and_data(d, plan, activation, train_size, tc):
+    """A run's fresh network (of a form.network_plan) and its training images (784, m) and
+    labels: the same for the run and for each of its helpers. A dense network gets the seed's
+    weights (core.initialize_parameters), a conv one He-initialised weights (pynet.spec)."""
     images, labels = d["train"]
-    net = Network(dims, hidden_activation=activation, seed=tc.seed, dtype="float32")
+    net = Network(plan.dimensions if plan.dense_only else plan.text, hidden_activation=activation, seed=tc.seed,
+                  dtype="float32")
     return net, images[:train_size].T, labels[:train_size]
 
 
-def _eval_chunk_size(dims):
-    macs = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+def _eval_chunk_size(net):
+    """Samples per evaluation slice: about EVAL_MACS multiply-adds. A layer's multiply-adds per
+    sample are its weights per output value (a conv kernel, a dense row) times its output values."""
+    L = len(net.dimensions) - 1
+    macs = sum(net.parameters["W" + str(l)][0].size * net.dimensions[l] for l in range(1, L + 1))
     return max(100, int(EVAL_MACS / macs))
 
 
@@ -178,10 +186,10 @@ def _helper_results(replies):
 def helper_start(config):
     """Make this worker a helper of data-parallel runs with these settings (the same as the
     run's): it keeps a network of the run's shape and the run's training images."""
-    dims, activation, dataset, train_size, tc = check_config(config)
-    net, X, y = _network_and_data(loaded_dataset(dataset), dims, activation, train_size, tc)
+    plan, activation, dataset, train_size, tc = check_config(config)
+    net, X, y = _network_and_data(loaded_dataset(dataset), plan, activation, train_size, tc)
     STATE["helper"] = {"net": net, "X": X, "labels": y}
-    return {"dimensions": dims, "train_size": train_size}
+    return {"dimensions": net.dimensions, "train_size": train_size}
 
 
 def helper_gradients(parameters, shard):
