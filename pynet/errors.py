@@ -3,7 +3,7 @@
 
 class SettingError(ValueError):
     """A training setting that cannot be used. ``field`` names it, as the page's form and
-    TrainConfig do ('hidden', 'learning_rate', 'epochs', 'batch_size', ...); the message is one
+    TrainConfig do ('network', 'learning_rate', 'epochs', 'batch_size', ...); the message is one
     sentence for a person."""
 
     def __init__(self, field, message):

@@ -56,6 +56,7 @@ client.request('ready').then(async (info) => {
   app.memory = info.memory;
   ui.showMemory(info.memory);
   training.setState('idle');
+  training.describe();
   models.show(info.model);
   await models.start();
   reading.refresh();

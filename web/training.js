@@ -1,6 +1,6 @@
-// Training from the form: presets, the number of workers, Train/Pause/Stop, a run's progress
-// (charts, figures) and its end. app.run is the run in progress, app.lastRun the record of the
-// last one ended (read by the tests and benchmarks).
+// Training from the form: presets, the network field's description as it is typed, the number
+// of workers, Train/Pause/Stop, a run's progress (charts, figures) and its end. app.run is the run
+// in progress, app.lastRun the record of the last one ended (read by the tests and benchmarks).
 
 import { WorkerRestarted } from './client.js';
 import { settings } from './settings.js';
@@ -9,6 +9,18 @@ import * as ui from './ui.js';
 const { dom } = ui;
 
 const PRESETS = settings.presets;
+const DESCRIBE_DELAY_MS = 150; // the network is described once typing pauses this long
+
+// A preset's option in the menu, from its recipe: "Fast (seconds): 784-128-10, Adam, 2 epochs of 5,000".
+const OPTIMIZERS = { gd: 'gradient descent', sgd: 'SGD', momentum: 'momentum', adam: 'Adam' };
+function presetLabel(title, p) {
+  const network = /[a-z]/i.test(p.network) ? p.network : `784-${p.network.split(/[,;]/).map((s) => s.trim()).join('-')}-10`;
+  const fullBatch = Number(p.batch_size) === 0;
+  const length = fullBatch ? `${p.epochs.toLocaleString()} iterations`
+    : `${p.epochs} epochs of ${p.train_size.toLocaleString()}`;
+  const schedule = p.schedule === 'constant' ? '' : `, ${p.schedule}`;
+  return `${title}: ${network}, ${OPTIMIZERS[p.optimizer] ?? p.optimizer}${schedule}, ${length}`;
+}
 const ACCURACY_TARGETS = [0.87, 0.9, 0.95, 0.97, 0.98]; // when a run first reached each (app.run.reachedAt)
 
 // Data-parallel training (web/parallel.js): the page's worker runs the trainer; helper workers
@@ -31,26 +43,68 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   }
   dom.workers.addEventListener('change', startHelpers);
 
-  ui.fillForm(PRESETS.fast);
+  // the presets in pynet/settings.py's order, each with its title (settings.json's keys are sorted)
+  dom.preset.prepend(...settings.preset_menu.map(([name, title]) => new Option(presetLabel(title, PRESETS[name]), name)));
+  // a preset is a whole recipe: what it does not name (augmentation) is off
+  const fillPreset = (name) => ui.fillForm({ augment: 'off', ...PRESETS[name] });
+  fillPreset('fast');
+  dom.preset.value = 'fast';
   setState('disabled');
 
   dom.preset.addEventListener('change', () => {
-    if (PRESETS[dom.preset.value]) ui.fillForm(PRESETS[dom.preset.value]);
+    if (PRESETS[dom.preset.value]) fillPreset(dom.preset.value);
+    app.formField = null;
     ui.formMessage('', 'ok');
+    describeSoon(0);
   });
   for (const el of Object.values(ui.FIELDS)) {
     el.addEventListener('input', () => {
       const values = ui.readForm();
-      const match = Object.entries(PRESETS).find(([, p]) => Object.keys(p).every((k) => String(p[k]) === values[k]));
+      const match = Object.entries(PRESETS).find(([, p]) => Object.keys(p).every((k) => String(p[k]) === values[k])
+                                                             && (p.augment ?? 'off') === values.augment);
       dom.preset.value = match ? match[0] : 'custom';
     });
   }
+
+  // The network field's description, asked of the worker once typing pauses (the memory depends on
+  // the batch size and, for a full batch, the training images). The worker answers between two
+  // time slices of a run; only the answer to the latest request is shown.
+  let describeTimer = null;
+  let described = 0;
+  function describeSoon(delay = DESCRIBE_DELAY_MS) {
+    clearTimeout(describeTimer);
+    describeTimer = setTimeout(describe, delay);
+  }
+  async function describe() {
+    if (!app.ready) return; // described once the worker is ready (app.js)
+    const asked = ++described;
+    const config = ui.readForm();
+    app.networkAsked = asked; // for the tests: with networkDescribed, whether the description shown is current
+    try {
+      const description = await client.request('describe', { config });
+      if (asked !== described) return;
+      ui.showNetwork(description);
+      // the field a refusal marked is fine now: its mark and the message go
+      if (app.formField === 'network') {
+        app.formField = null;
+        ui.formMessage('', 'ok');
+      }
+    } catch (e) {
+      if (asked !== described || e instanceof WorkerRestarted) return;
+      ui.showNetwork(null, e.field ? e.message : `The network could not be described: ${e.message}.`);
+    } finally {
+      if (asked === described) Object.assign(app, { networkDescribed: asked, networkDescribedText: config.network });
+    }
+  }
+  for (const el of [dom.network, dom.batch, dom.trainSize, dom.activation]) el.addEventListener('input', () => describeSoon());
 
   dom.form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (app.state !== 'idle') return;
     const values = ui.readForm();
     const config = { ...values, eval_every: Number(values.batch_size) === 0 ? settings.full_batch_eval_every : 1 };
+    // augmentation is off unless asked for (pynet.trainer.TrainConfig's default)
+    if (config.augment === 'off') delete config.augment;
     setState('starting');
     app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
     // full batch (the seed recipe) stays on one worker
@@ -67,6 +121,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       app.run = null;
       if (e instanceof WorkerRestarted) return; // the recovery resets the form and says what happened
       app.formErrors = (app.formErrors || 0) + 1;
+      app.formField = e.field;
       ui.formMessage(`Not started: ${e.message}.`, 'error', e.field);
       setState('idle');
     }
@@ -112,7 +167,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
       : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`
         + (app.run.workers > 1 ? `, each batch split across ${app.run.workers} workers` : '');
-    ui.trainMessage(`Training ${summary.dimensions.join('-')} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
+    ui.trainMessage(`Training ${summary.network} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
       + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
   }
 
@@ -195,6 +250,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   return {
     setState,
     startHelpers,
+    describe: () => describeSoon(0),
     // a run is starting, running or paused
     inProgress: () => ['starting', 'running', 'paused'].includes(app.state),
   };

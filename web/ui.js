@@ -9,7 +9,8 @@ export const dom = {
   draw: $('draw'), clear: $('clear'), tryTest: $('try-test'), padNote: $('pad-note'), modelName: $('model-name'),
   activations: $('activations'), memory: $('memory'), schedule: $('schedule'),
   prediction: $('prediction'), probabilities: $('probabilities'), seen: $('seen'),
-  form: $('train-form'), preset: $('preset'), hidden: $('hidden'), activation: $('activation'),
+  form: $('train-form'), preset: $('preset'), network: $('network'), networkDescription: $('network-description'),
+  activation: $('activation'), augment: $('augment'),
   optimizer: $('optimizer'), lr: $('lr'), epochs: $('epochs'), batch: $('batch'), trainSize: $('train-size'),
   seed: $('seed'), dataset: $('dataset'), formMessage: $('form-message'),
   train: $('train'), pause: $('pause'), stop: $('stop'),
@@ -24,9 +25,9 @@ export const dom = {
 };
 
 export const FIELDS = {
-  hidden: dom.hidden, activation: dom.activation, optimizer: dom.optimizer, learning_rate: dom.lr,
+  network: dom.network, activation: dom.activation, optimizer: dom.optimizer, learning_rate: dom.lr,
   epochs: dom.epochs, batch_size: dom.batch, train_size: dom.trainSize, seed: dom.seed, dataset: dom.dataset,
-  schedule: dom.schedule,
+  schedule: dom.schedule, augment: dom.augment,
 };
 
 export function setStatus({ phase, message, fraction }) {
@@ -222,6 +223,39 @@ export function readForm() {
 
 export function fillForm(values) {
   for (const [key, el] of Object.entries(FIELDS)) if (key in values) el.value = String(values[key]);
+}
+
+// The network field's description (pynet/page/form.py describe_network): each layer's output,
+// the parameters and the memory training takes; or why the page cannot train it (refusal).
+export function showNetwork(description, refusal = null) {
+  const box = dom.networkDescription;
+  box.dataset.state = refusal ? 'refused' : description ? 'described' : '';
+  if (refusal) {
+    const p = document.createElement('p');
+    p.className = 'message error';
+    p.textContent = refusal;
+    box.replaceChildren(p);
+    return;
+  }
+  if (!description) {
+    box.replaceChildren();
+    return;
+  }
+  const list = document.createElement('ol');
+  list.className = 'net-layers';
+  list.setAttribute('aria-label', 'Each layer and the shape of its output');
+  description.layers.forEach(({ layer, shape }, i) => {
+    const li = document.createElement('li');
+    const size = shape.join('×');
+    li.textContent = i === 0 ? `input ${size}` : `${layer} → ${size}`;
+    list.append(li);
+  });
+  const mb = description.training_bytes / 2 ** 20;
+  const summary = document.createElement('p');
+  summary.className = 'net-summary';
+  summary.textContent = `${description.parameters.toLocaleString()} parameters; training takes about `
+    + `${mb < 1 ? 'under 1' : Math.ceil(mb).toLocaleString()} MB with batches of ${description.batch_size.toLocaleString()} images.`;
+  box.replaceChildren(list, summary);
 }
 
 export function formMessage(text, kind = 'error', field = null) {

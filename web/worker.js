@@ -257,6 +257,8 @@ async function handle(type, p) {
   switch (type) {
     case 'predict':
       return call('predict', p.pixels, p.width, p.height);
+    case 'describe': // the network field as it is typed (answered between two time slices of a run)
+      return call('describe_network', pyodide.toPy(p.config));
     case 'samples':
       return call('samples', p.n ?? 24, p.dataset ?? 'small', p.split ?? 'train', p.start ?? 0);
     case 'loadDataset': {

@@ -126,7 +126,7 @@ def pad_pixels(page):
 
 
 def set_form(page, **values):
-    ids = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+    ids = {"network": "#network", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
            "train_size": "#train-size", "seed": "#seed"}
     for key, value in values.items():
         if key in ("activation", "optimizer", "dataset", "preset", "schedule"):

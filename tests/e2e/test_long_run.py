@@ -20,7 +20,7 @@ def test_memory_does_not_grow_after_the_first_epoch(open_page):
     try:
         page.select_option("#workers", "1")  # the page's own worker, whatever the default
         page.select_option("#preset", "minute")  # 784-128-10, Adam, cosine, on the 50,000 images
-        assert page.input_value("#hidden") == "128"
+        assert page.input_value("#network") == "128"
         assert page.input_value("#dataset") == "full"
         assert page.input_value("#train-size") == "50000"
         page.fill("#epochs", "3")

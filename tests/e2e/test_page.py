@@ -144,23 +144,23 @@ def test_the_form_offers_pynets_presets(app, name):
     """The page's presets are pynet/settings.py's (the build writes them into settings.json)."""
     page, _ = app
     page.select_option("#preset", name)
-    ids = {"hidden": "#hidden", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
+    ids = {"network": "#network", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
            "train_size": "#train-size", "seed": "#seed", "activation": "#activation", "optimizer": "#optimizer",
            "dataset": "#dataset", "schedule": "#schedule"}
     assert sorted(ids) == sorted(PRESETS[name])
     assert {key: page.input_value(css) for key, css in ids.items()} == {k: str(v) for k, v in PRESETS[name].items()}
+    assert page.input_value("#augment") == "off"  # a preset is a whole recipe: no augmentation
     page.fill("#epochs", "7")  # a changed field makes it a custom recipe
     assert page.input_value("#preset") == "custom"
 
 
 @pytest.mark.parametrize("field,value,words", [
-    ("hidden", "0", "hidden layers"),
-    ("hidden", "784,0,10", "between 1 and"),
-    ("hidden", "784, 128, 10", "only the hidden sizes"),
-    ("hidden", "abc", "not a number"),
-    ("hidden", "-5", "between 1 and"),
-    ("hidden", "", "at least one layer"),
-    ("hidden", "100000", "memory"),
+    ("network", "0", "layer sizes are at least 1"),
+    ("network", "784,0,10", "layer sizes are at least 1"),
+    ("network", "abc", "neither layer sizes nor layers"),
+    ("network", "-5", "layer sizes are at least 1"),
+    ("network", "", "give the network"),
+    ("network", "100000", "memory"),
     ("learning_rate", "0", "learning rate"),
     ("learning_rate", "-1", "learning rate"),
     ("learning_rate", "NaN", "learning rate"),
@@ -269,7 +269,7 @@ def test_first_layer_weights_refresh_during_training(app):
 
 def test_activation_rows_follow_the_model(app, tmp_path):
     page, _ = app
-    run = short_run(page, hidden="64, 32", seed=1)
+    run = short_run(page, network="64, 32", seed=1)
     assert run["reason"] == "completed"
     assert "784-64-32-10" in page.text_content("#model-name")
     draw_and_read(page, "1")
@@ -410,7 +410,7 @@ def test_page_answers_while_training(app):
 def test_diverging_learning_rate_keeps_a_good_model(app):
     page, _ = app
     model = page.text_content("#model-info")
-    runs = start_run(page, hidden="128,128,128", optimizer="sgd", learning_rate=100, epochs=2)
+    runs = start_run(page, network="128,128,128", optimizer="sgd", learning_rate=100, epochs=2)
     wait_idle(page, runs)
     assert page.evaluate("window.pynet.lastRun.reason") == "diverged"
     message = page.text_content("#train-message")

@@ -61,6 +61,20 @@ def test_two_workers_fast_run_learns_and_reports_speed(page2):
     print(f"\n2 workers, Fast: {test_acc}% test, {run['samplesPerS']:.0f} samples/s, 87% at {run['reached87']} s")
 
 
+def test_two_workers_train_a_conv_network(page2):
+    """A conv network's run shared by two workers (4-D kernels in the parameters and gradients
+    they exchange) completes, learns, and leaves a conv model in use."""
+    page, _ = page2
+    two_workers(page)
+    runs = start_run(page, network="conv 4@5x5, pool 2, dense 10", epochs=1, train_size=2000, learning_rate=0.01)
+    wait_idle(page, runs, timeout=120)
+    run = page.evaluate("window.pynet.lastRun")
+    assert run["workers"] == 2 and run["reason"] == "completed" and run["step"] == 16, run
+    assert run["testAcc"] > 0.6, run
+    assert page.text_content("#train-message").startswith("Done")
+    print(f"\n2 workers, conv 4@5x5, pool 2, dense 10: {run['testAcc']:.1%} test, {run['samplesPerS']:.0f} samples/s")
+
+
 def test_two_workers_train_as_one_worker(page2):
     """The same seed with 1 and with 2 workers: the same per-batch losses and test accuracy
     (the trainer adds up the shards' gradients into the batch's mean). Plain SGD, where
@@ -197,9 +211,9 @@ def test_two_workers_refuse_a_bad_setting_as_one_worker_does(page2):
     assert page.is_visible("#offer")
     model = page.text_content("#model-info")
     errors = page.evaluate("window.pynet.formErrors || 0")
-    page.fill("#hidden", "abc")
+    page.fill("#network", "abc")
     page.click("#train")
     wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=20)
-    assert page.text_content("#form-message").startswith("Not started: hidden layers: 'abc' is not a number")
+    assert page.text_content("#form-message").startswith("Not started: 'abc' is neither layer sizes nor layers")
     assert page.locator("#train-form [aria-invalid=true]").count() == 1
     assert page.text_content("#model-info") == model and page.is_visible("#offer")
