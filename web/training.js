@@ -123,6 +123,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       app.formErrors = (app.formErrors || 0) + 1;
       app.formField = e.field;
       ui.formMessage(`Not started: ${e.message}.`, 'error', e.field);
+      if (e.field === 'network') ui.showNetwork(null); // its line is the form's message now: not shown twice
       setState('idle');
     }
   });

@@ -100,6 +100,7 @@ def test_an_impossible_network_is_refused_with_its_line(app, network, words):
     page.click("#train")
     wait_until(page, f"(window.pynet.formErrors || 0) > {errors}", timeout=10)
     assert page.text_content("#form-message").startswith(f"Not started: {words}")
+    assert described(page) == [[], None, None]  # the line is not shown twice
     assert page.evaluate("[...document.querySelectorAll('#train-form [aria-invalid=true]')].map((e) => e.id)") == [
         "network"]
     assert state(page) == "idle" and page.text_content("#model-info") == model and page.evaluate(IS_DEFAULT_MODEL)
