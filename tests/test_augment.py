@@ -247,3 +247,24 @@ def test_a_shard_is_distorted_by_its_step():
     np.testing.assert_allclose(flat, net.flatten_gradients(ref) * 3, rtol=1e-12)
     assert not np.allclose(flat, shard_gradients(net, X, y, idx)[3])
     assert not np.allclose(flat, shard_gradients(net, X, y, idx, config, step=5)[3])
+
+
+def test_a_conv_network_trains_on_distorted_images_in_two_shards_as_in_one():
+    X, y = shapes(90)
+    config = TrainConfig(epochs=1, batch_size=30, optimizer="adam", learning_rate=0.003, seed=2, augment="elastic")
+    text = "conv 3@5x5, pool 4, dense 10"
+    one = Network(text, seed=2, dtype="float64")
+    list(Trainer(one, X, y, config).run())
+    two, helper = Network(text, seed=2, dtype="float64"), Network(text, seed=8, dtype="float64")
+    gen = Trainer(two, X, y, config, shards=2).run()
+    event = next(gen)
+    while event["type"] != "done":
+        if event["type"] == "gradients":
+            helper.load_flat_parameters(event["parameters"])
+            answers = [shard_gradients(helper, X, y, event["shards"][0], config, event["step"])]
+        event = gen.send(answers if event["type"] == "awaiting" else None)
+    plain = Network(text, seed=2, dtype="float64")
+    list(Trainer(plain, X, y, TrainConfig(**{**config.to_dict(), "augment": "off"})).run())
+    for k, p in one.parameters.items():
+        np.testing.assert_allclose(two.parameters[k], p, rtol=1e-7, atol=1e-9, err_msg=k)
+        assert not np.allclose(plain.parameters[k], p)
