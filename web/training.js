@@ -103,8 +103,6 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     if (app.state !== 'idle') return;
     const values = ui.readForm();
     const config = { ...values, eval_every: Number(values.batch_size) === 0 ? settings.full_batch_eval_every : 1 };
-    // augmentation is off unless asked for (pynet.trainer.TrainConfig's default)
-    if (config.augment === 'off') delete config.augment;
     setState('starting');
     app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
     // full batch (the seed recipe) stays on one worker
@@ -241,7 +239,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
              samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
              losses: run.losses ?? [], epochMemory: run.epochMemory ?? [],
              peakMemory: run.peakMemory ?? null, reachedAt: run.reachedAt ?? {},
-             workers, step: run.step ?? 0, totalSteps: run.total_steps,
+             workers, step: run.step ?? 0, totalSteps: run.total_steps, augment: run.config?.augment ?? null,
              parallelTiming: timing ?? null };
   }
 

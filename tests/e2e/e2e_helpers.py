@@ -129,7 +129,7 @@ def set_form(page, **values):
     ids = {"network": "#network", "learning_rate": "#lr", "epochs": "#epochs", "batch_size": "#batch",
            "train_size": "#train-size", "seed": "#seed"}
     for key, value in values.items():
-        if key in ("activation", "optimizer", "dataset", "preset", "schedule"):
+        if key in ("activation", "optimizer", "dataset", "preset", "schedule", "augment"):
             page.select_option(f"#{key}", value)
         else:
             page.fill(ids[key], str(value))

@@ -132,6 +132,19 @@ def test_a_conv_network_trains_in_the_page(app, tmp_path):
     print(f"\n{SMALL_CONV}: {run['testAcc']:.1%} on test after {seconds:.1f} s, {run['samplesPerS']:.0f} samples/s")
 
 
+def test_the_augment_control_reaches_the_run(app):
+    """Augment: the run's settings (TrainConfig.augment) are the control's; a preset turns it off."""
+    page, _ = app
+    for augment in ("elastic", "off"):
+        runs = start_run(page, augment=augment, network=SMALL_CONV, epochs=1, train_size=500)
+        wait_idle(page, runs, timeout=CONV_RUN_S)
+        assert page.evaluate("window.pynet.lastRun.reason") == "completed"
+        assert page.evaluate("window.pynet.lastRun.augment") == augment
+    page.select_option("#augment", "affine")
+    page.select_option("#preset", "fast")
+    assert page.input_value("#augment") == "off"
+
+
 def test_a_conv_run_pauses_and_stops_promptly(app):
     """The page's worker answers between two time slices of a conv run (a slice is at least one
     batch): pause is held, a drawing is read while paused, and stop offers what was trained."""
