@@ -362,7 +362,7 @@ def test_a_conv_network_trains_through_the_bridge_with_one_worker_or_two(worker)
     helper gets and the gradients it sends back), one worker and two give the same batch losses,
     and the trained model, read back from the file the page downloads, is that conv network."""
     spec = "conv 4@5x5, pool 2, dense 10"
-    config = {"network": spec, "epochs": 2, "batch_size": 100, "train_size": 600, "learning_rate": 0.01, "seed": 2}
+    config = {"network": spec, "epochs": 2, "batch_size": 100, "train_size": 600, "learning_rate": 0.003, "seed": 2}
     summary = worker.start_training(config)
     assert summary["network"] == spec and summary["dimensions"] == [784, 4 * 24 * 24, 10]
     results = run_to_end(worker)
