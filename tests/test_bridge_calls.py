@@ -305,6 +305,7 @@ LENET = "conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10"
     # a whole dense spec: from 784 inputs to 10 outputs
     ("784,128,10", [784, 128, 10]), ("784, 256, 128, 10", [784, 256, 128, 10]), ("784, 10", [784, 10]),
     ("2048", [784, 2048, 10]),  # wider than the old limit of 1,024 units: the memory is what counts
+    ("128\n64", [784, 128, 64, 10]),  # a line break is a comma
 ])
 def test_the_network_field_takes_hidden_sizes_or_a_dense_spec(value, dims):
     plan = form.network_plan(value)
@@ -315,6 +316,8 @@ def test_the_network_field_takes_hidden_sizes_or_a_dense_spec(value, dims):
 @pytest.mark.parametrize("text, canonical", [
     (LENET, LENET), ("CONV 4@5X5 , pool 2,dense 10", "conv 4@5x5, pool 2, dense 10"), ("dense 10", "dense 10"),
     ("input 1@28x28, conv 4@3x3 pad 1, pool 2, dense 10", "conv 4@3x3 pad 1, pool 2, dense 10"),
+    ("conv 4@5x5\npool 2\r\n  dense 10\n", "conv 4@5x5, pool 2, dense 10"),  # one layer a line
+    ("conv 4@5x5,\n pool 2 ,\ndense 10", "conv 4@5x5, pool 2, dense 10"),
 ])
 def test_the_network_field_takes_a_conv_spec(text, canonical):
     plan = form.network_plan(text)

@@ -10,7 +10,10 @@
 
 // Generous: a request waits behind whatever the worker is doing (evaluating a big uploaded
 // model on the 10,000 test images takes tens of seconds); a timeout means it is stuck.
-const TIMEOUTS_MS = { ready: 0, train: 180_000, loadDataset: 180_000, misclassified: 120_000, loadModel: 120_000 };
+// 0: none. The network field's description only waits its turn: a stuck worker is found by the
+// requests that matter, and its restart rejects the description's request too.
+const TIMEOUTS_MS = { ready: 0, describe: 0, train: 180_000, loadDataset: 180_000, misclassified: 120_000,
+                      loadModel: 120_000 };
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 export class WorkerRestarted extends Error {

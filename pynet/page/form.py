@@ -49,7 +49,8 @@ def network_plan(value, activation="relu", field="network"):
     if isinstance(value, (list, tuple)):
         text = ",".join(map(str, [N_INPUTS] + _sizes(list(value), field) + [N_CLASSES]))
     else:
-        text = "" if value is None else str(value).strip()
+        # one layer a line works too (a spec pasted from elsewhere): a line break is a comma
+        text = re.sub(r"\s*,?\s*[\r\n]+\s*", ", ", "" if value is None else str(value).strip())
         if not text:
             raise SettingError(field, f"give the network: hidden {EXAMPLES}")
         if re.search(r"[a-z]", text, re.IGNORECASE):
