@@ -5,6 +5,7 @@
 import { createAnalysis } from './analysis.js';
 import { makeCharts } from './charts.js';
 import { createClient } from './client.js';
+import { createForm } from './form.js';
 import { createModels } from './models.js';
 import { registerServiceWorker } from './offline.js';
 import { createParallel } from './parallel.js';
@@ -45,7 +46,8 @@ const reading = createReading(client, app);
 const analysis = createAnalysis(client, app);
 const models = createModels(client, app, { reading, analysis, recovered: () => recovery.recovered() });
 const parallel = createParallel(client);
-const training = createTraining(client, app, { parallel, charts, models, analysis });
+const form = createForm(client, app);
+const training = createTraining(client, app, { parallel, charts, models, analysis, form });
 const recovery = createRecovery(client, app, { training, models, reading, analysis });
 
 client.request('ready').then(async (info) => {
@@ -56,7 +58,7 @@ client.request('ready').then(async (info) => {
   app.memory = info.memory;
   ui.showMemory(info.memory);
   training.setState('idle');
-  training.describe();
+  form.describe();
   models.show(info.model);
   await models.start();
   reading.refresh();

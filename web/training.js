@@ -1,6 +1,6 @@
-// Training from the form: presets, the network field's description as it is typed, the number
-// of workers, Train/Pause/Stop, a run's progress (charts, figures) and its end. app.run is the run
-// in progress, app.lastRun the record of the last one ended (read by the tests and benchmarks).
+// Training from the form (web/form.js): the number of workers, Train/Pause/Stop, a run's progress
+// (charts, figures) and its end. app.run is the run in progress, app.lastRun the record of the
+// last one ended (read by the tests and benchmarks).
 
 import { WorkerRestarted } from './client.js';
 import { settings } from './settings.js';
@@ -8,19 +8,6 @@ import * as ui from './ui.js';
 
 const { dom } = ui;
 
-const PRESETS = settings.presets;
-const DESCRIBE_DELAY_MS = 150; // the network is described once typing pauses this long
-
-// A preset's option in the menu, from its recipe: "Fast (seconds): 784-128-10, Adam, 2 epochs of 5,000".
-const OPTIMIZERS = { gd: 'gradient descent', sgd: 'SGD', momentum: 'momentum', adam: 'Adam' };
-function presetLabel(title, p) {
-  const network = /[a-z]/i.test(p.network) ? p.network : `784-${p.network.split(/[,;]/).map((s) => s.trim()).join('-')}-10`;
-  const fullBatch = Number(p.batch_size) === 0;
-  const length = fullBatch ? `${p.epochs.toLocaleString()} iterations`
-    : `${p.epochs} epochs of ${p.train_size.toLocaleString()}`;
-  const schedule = p.schedule === 'constant' ? '' : `, ${p.schedule}`;
-  return `${title}: ${network}, ${OPTIMIZERS[p.optimizer] ?? p.optimizer}${schedule}, ${length}`;
-}
 const ACCURACY_TARGETS = [0.87, 0.9, 0.95, 0.97, 0.98, 0.99]; // when a run first reached each (app.run.reachedAt)
 
 // Data-parallel training (web/parallel.js): the page's worker runs the trainer; helper workers
@@ -29,7 +16,8 @@ const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, set
 
 // app: the page's state (window.pynet). parallel: web/parallel.js's helpers. charts: web/charts.js.
 // models: told of the model a run leaves in use or on offer; analysis: of each progress report.
-export function createTraining(client, app, { parallel, charts, models, analysis }) {
+// form: web/form.js's, told of a refused setting.
+export function createTraining(client, app, { parallel, charts, models, analysis, form }) {
   for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
   // One worker by default in every browser: hardwareConcurrency is not a count of free cores
   // (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
@@ -42,69 +30,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     if (app.ready && n > 0) parallel.ensureHelpers(n).then(() => { app.helpersReady = parallel.helpers; }).catch(() => {});
   }
   dom.workers.addEventListener('change', startHelpers);
-
-  // the presets in pynet/settings.py's order, each with its title (settings.json's keys are sorted)
-  dom.preset.prepend(...settings.preset_menu.map(([name, title]) => new Option(presetLabel(title, PRESETS[name]), name)));
-  // a preset is a whole recipe: what it does not name (augmentation) is off
-  const fillPreset = (name) => ui.fillForm({ augment: 'off', ...PRESETS[name] });
-  fillPreset('fast');
-  dom.preset.value = 'fast';
   setState('disabled');
-
-  dom.preset.addEventListener('change', () => {
-    if (PRESETS[dom.preset.value]) fillPreset(dom.preset.value);
-    app.formField = null;
-    ui.formMessage('', 'ok');
-    describeSoon(0);
-  });
-  for (const el of Object.values(ui.FIELDS)) {
-    el.addEventListener('input', () => {
-      const values = ui.readForm();
-      const match = Object.entries(PRESETS).find(([, p]) => Object.keys(p).every((k) => String(p[k]) === values[k])
-                                                             && (p.augment ?? 'off') === values.augment);
-      dom.preset.value = match ? match[0] : 'custom';
-    });
-  }
-
-  // The network field's description, asked of the worker once typing pauses (the memory depends on
-  // the batch size and, for a full batch, the training images). The worker answers requests in
-  // turn (a run's only between two time slices, but the form is locked while one goes on); only
-  // the answer to the latest request is shown.
-  let describeTimer = null;
-  let described = 0;
-  function describeSoon(delay = DESCRIBE_DELAY_MS) {
-    clearTimeout(describeTimer);
-    describeTimer = setTimeout(describe, delay);
-  }
-  async function describe() {
-    if (!app.ready) return; // described once the worker is ready (app.js)
-    const asked = ++described;
-    const config = ui.readForm();
-    app.networkAsked = asked; // for the tests: with networkDescribed, whether the description shown is current
-    try {
-      const description = await client.request('describe', { config });
-      if (asked !== described) return;
-      ui.showNetwork(description);
-      // the field a refusal marked is fine now: its mark and the message go
-      if (app.formField === 'network') {
-        app.formField = null;
-        ui.formMessage('', 'ok');
-      }
-    } catch (e) {
-      if (asked !== described || e instanceof WorkerRestarted) return;
-      ui.showNetwork(null, e.field ? e.message : `The network could not be described: ${e.message}.`);
-    } finally {
-      if (asked === described) Object.assign(app, { networkDescribed: asked, networkDescribedText: config.network });
-    }
-  }
-  for (const el of [dom.network, dom.batch, dom.trainSize, dom.activation]) el.addEventListener('input', () => describeSoon());
-  // the network field wraps a long spec, but is one line of text: Enter trains, as in the other fields
-  dom.network.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      dom.form.requestSubmit();
-    }
-  });
 
   dom.form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -127,9 +53,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       app.run = null;
       if (e instanceof WorkerRestarted) return; // the recovery resets the form and says what happened
       app.formErrors = (app.formErrors || 0) + 1;
-      app.formField = e.field;
-      ui.formMessage(`Not started: ${e.message}.`, 'error', e.field);
-      if (e.field === 'network') ui.showNetwork(null); // its line is the form's message now: not shown twice
+      form.refused(`Not started: ${e.message}.`, e.field);
       setState('idle');
     }
   });
@@ -257,7 +181,6 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   return {
     setState,
     startHelpers,
-    describe: () => describeSoon(0),
     // a run is starting, running or paused
     inProgress: () => ['starting', 'running', 'paused'].includes(app.state),
   };
