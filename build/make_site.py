@@ -71,6 +71,25 @@ def build_pynet_wheel():
         return Path(shutil.copy2(wheel, out / wheel.name))
 
 
+def precompiled(pyodide, numpy_wheel, pynet_wheel):
+    """The start-up's Python modules byte-compiled by Pyodide itself (build/precompile.mjs):
+    {site path: file}, cached by the inputs' hashes."""
+    script = ROOT / "build" / "precompile.mjs"
+    inputs = [pyodide / "python_stdlib.zip", pyodide / "pyodide-lock.json", numpy_wheel, pynet_wheel, script]
+    key = hashlib.sha256("".join(fetch.sha256(p) for p in inputs).encode()).hexdigest()[:16]
+    out = fetch.CACHE / "precompiled" / key
+    names = {"pyodide/python_stdlib.zip": "python_stdlib.zip", "pyodide/pyodide-lock.json": "pyodide-lock.json",
+             f"pyodide/{numpy_wheel.name}": numpy_wheel.name, f"wheels/{pynet_wheel.name}": pynet_wheel.name}
+    if not all((out / name).exists() for name in names.values()):
+        log("byte-compiling the start-up's modules in Pyodide (build/precompile.mjs)")
+        part = out.with_suffix(".part")
+        shutil.rmtree(part, ignore_errors=True)
+        fetch._run(["node", str(script), str(pyodide), str(numpy_wheel), str(pynet_wheel), str(part)])
+        shutil.rmtree(out, ignore_errors=True)
+        part.replace(out)
+    return {rel: out / name for rel, name in names.items()}
+
+
 def data_files():
     """mnist-small.npz and mnist-full.npz, made once from the verified mnist.pkl.gz."""
     out = fetch.CACHE / "data"
@@ -135,6 +154,8 @@ def build(dist=DIST):
     # Beside pyodide-lock.json, so loadPackage('numpy') finds it and checks its sha256.
     staging[f"pyodide/{numpy_wheel.name}"] = numpy_wheel
     staging[f"wheels/{pynet_wheel.name}"] = pynet_wheel
+    # The same files with the start-up's modules byte-compiled (and the lock with NumPy's new sha256)
+    staging.update(precompiled(pyodide, numpy_wheel, pynet_wheel))
     staging["vendor/uPlot.iife.min.js"] = uplot / "dist" / "uPlot.iife.min.js"
     staging["vendor/uPlot.min.css"] = uplot / "dist" / "uPlot.min.css"
     staging["vendor/uPlot.LICENSE"] = uplot / "LICENSE"
