@@ -78,10 +78,11 @@ def transform(images, angle=0.0, scale=1.0, shift=(0.0, 0.0), displacement=None)
 
 
 def _bilinear(images, x, y):
-    """images (m, side, side) read at the points (x, y) (m, side, side), bilinearly, 0 outside."""
+    """images (m, side, side) read at the points (x, y) (m, side, side), bilinearly, 0 outside:
+    (m, side, side) float32 (every step in float32: no conversion inside the arithmetic)."""
     m, side = images.shape[0], images.shape[1]
     width = side + 2  # a frame of zeros around each image: every read is then inside the array
-    padded = np.zeros((m, width, width), images.dtype)
+    padded = np.zeros((m, width, width), np.float32)
     padded[:, 1:-1, 1:-1] = images
     flat = padded.reshape(-1)
     # points beyond the frame read the frame: clipping to [-1, side] then changes nothing
@@ -90,11 +91,11 @@ def _bilinear(images, x, y):
     x0 = np.minimum(np.floor(x), side - 1)  # so that x0 + 1 is still inside the frame
     y0 = np.minimum(np.floor(y), side - 1)
     wx, wy = x - x0, y - y0  # in [0, 1]
-    corner = (y0.astype(np.int32) + 1) * width + (x0.astype(np.int32) + 1)
-    corner += (np.arange(m, dtype=np.intp) * width * width)[:, None, None]
-    top = flat[corner].astype(np.float32)
+    corner = (y0 * width + x0).astype(np.intp)  # whole numbers, exact in float32
+    corner += (np.arange(m, dtype=np.intp) * width * width + width + 1)[:, None, None]
+    top = flat[corner]
     top += (flat[corner + 1] - top) * wx
-    bottom = flat[corner + width].astype(np.float32)
+    bottom = flat[corner + width]
     bottom += (flat[corner + width + 1] - bottom) * wx
     return top + (bottom - top) * wy
 
