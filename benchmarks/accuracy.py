@@ -37,6 +37,8 @@ from pynet.model import Network, TrainConfig  # noqa: E402
 RECIPES = {
     "dense-augment": ([784, 800, 10], TrainConfig(epochs=20, batch_size=128, optimizer="adam", learning_rate=0.001,
                                                   schedule="cosine", seed=0, augment="affine")),
+    "dense-elastic": ([784, 800, 10], TrainConfig(epochs=20, batch_size=128, optimizer="adam", learning_rate=0.001,
+                                                  schedule="cosine", seed=0, augment="elastic")),
     "dense-plain": ([784, 800, 10], TrainConfig(epochs=20, batch_size=128, optimizer="adam", learning_rate=0.001,
                                                 schedule="cosine", seed=0)),
 }
