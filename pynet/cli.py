@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import core, data, serialize
+from .augment import AUGMENTATIONS
 from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig, training_bytes
 from .optim import OPTIMIZERS, SCHEDULES
 from .settings import CLI_DEFAULT, N_CLASSES, N_INPUTS, SEED_RECIPE
@@ -94,7 +95,7 @@ def cmd_train(args):
     try:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                              learning_rate=args.lr, schedule=args.schedule, l2=args.l2, seed=args.seed,
-                             patience=args.patience).validated()
+                             patience=args.patience, augment=args.augment).validated()
     except ValueError as e:
         raise CliError(str(e)) from None
     check_memory(dims, args.dtype, config.batch_size)
@@ -117,9 +118,10 @@ def cmd_train(args):
             if kind == "start":
                 total_steps = event["batches"] * config.epochs
                 if not args.quiet:
+                    augmented = "" if config.augment == "off" else f", {config.augment} augmentation"
                     print(f"training {'-'.join(map(str, dims))} on {len(ytr):,} images: {config.epochs} "
-                          f"epoch{'s' if config.epochs > 1 else ''} of {event['batches']:,} batches", file=sys.stderr,
-                          flush=True)
+                          f"epoch{'s' if config.epochs > 1 else ''} of {event['batches']:,} batches{augmented}",
+                          file=sys.stderr, flush=True)
             elif kind == "batch":
                 bar.update(event["step"], total_steps,
                            f"epoch {event['epoch']}/{config.epochs} loss {event['loss']:.4f} "
@@ -231,6 +233,9 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     t.add_argument("--dropout", type=float, default=0.0,
                    help="dropout rate after each hidden layer while training (default 0: none)")
+    t.add_argument("--augment", nargs="?", const="affine", default="off", choices=AUGMENTATIONS,
+                   help="randomly distort each training batch: affine (rotation, scale, shift; the same as "
+                        "--augment alone) or elastic (affine and a smooth random warp); default off")
     t.add_argument("--patience", type=int, default=0, help="early stop after N epochs without validation gain")
     t.add_argument("--dtype", choices=DTYPES, default="float32")
     t.add_argument("--out", help="save the model to this .npz file")

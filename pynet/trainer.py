@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from . import core
+from .augment import AUGMENTATIONS, distort, image_side
 from .errors import SettingError
 from .layers import Mode
 from .optim import OPTIMIZERS, SCHEDULES, Schedule, check_learning_rate, make_optimizer
@@ -31,6 +32,8 @@ class TrainConfig:
     """Settings of one training run; ``validated()`` checks them all with clear messages.
 
     batch_size 0 means full batch (the seed's gradient descent); epochs then counts iterations.
+    augment: "off", or "affine" / "elastic": each training batch randomly distorted (pynet.augment),
+    its distortions a function of (seed, step, each image's index); evaluation sets never are.
     """
 
     epochs: int = 10
@@ -43,6 +46,7 @@ class TrainConfig:
     seed: int = 0
     patience: int = 0  # epochs without validation improvement before stopping; 0: never
     eval_every: int = 1  # evaluate validation/test sets every this many epochs
+    augment: str = "off"
 
     def validated(self):
         """Return a copy with every field checked and converted; raise SettingError (with the field) otherwise."""
@@ -72,6 +76,8 @@ class TrainConfig:
             raise SettingError("optimizer", f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise SettingError("schedule", f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.augment not in AUGMENTATIONS:
+            raise SettingError("augment", f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
         return TrainConfig(
             epochs=whole("epochs", 1),
             batch_size=whole("batch_size", 0),
@@ -83,6 +89,7 @@ class TrainConfig:
             seed=whole("seed", 0),
             patience=whole("patience", 0),
             eval_every=whole("eval_every", 1),
+            augment=self.augment,
         )
 
     @classmethod
@@ -198,6 +205,8 @@ class Trainer:
             raise ValueError("data-parallel training does not support dropout: train with one worker")
         self.shards = int(shards)
         X = net._training_input(X)
+        if self.config.augment != "off":
+            image_side(X.shape[0])  # the distortions move square images
         self.m = X.shape[1]
         self.sets = {}
         for name, pair in (("validation", validation), ("test", test)):
@@ -225,7 +234,8 @@ class Trainer:
             'done': reason ('completed', 'early_stop', 'diverged'), message, epochs_run.
         With shards > 1, each batch also yields
             'gradients': parameters (the flat parameters, ``Network.flat_parameters``), shards
-                (the sample indices of shards 2..): the caller has them computed elsewhere with
+                (the sample indices of shards 2..), step (the batch's, from 0: the distortions'
+                with augmentation): the caller has them computed elsewhere with
                 ``shard_gradients`` while the trainer computes the first shard on the next resume;
             'awaiting': the trainer needs the other shards' results, given by ``send(replies)``
                 (replies: their ``shard_gradients`` tuples, in the order of the shards).
@@ -233,7 +243,6 @@ class Trainer:
         of the epoch with the best validation loss.
         """
         net, config, m, labels = self.net, self.config, self.m, self.labels
-        rows = self.X.T  # (m, n_0) view: a mini-batch is then a fast gather of contiguous rows
         batch_size, batches, schedule, optimizer = _plan(config, m)
         rng = np.random.default_rng(config.seed)
         # dropout draws from a generator of its own, so that the shuffle is the same with it or without
@@ -242,7 +251,8 @@ class Trainer:
         shuffle = batch_size < m
         # C order: without BLAS (Pyodide), dW = dZ @ X.T over thousands of samples is ~10x
         # slower when X is a transposed (Fortran-order) view, as images.T is.
-        full_batch = None if shuffle or self.shards > 1 else np.ascontiguousarray(net._batch(self.X))
+        fixed = not shuffle and self.shards == 1 and config.augment == "off"
+        full_batch = np.ascontiguousarray(net._batch(self.X)) if fixed else None
 
         good = _copy(net.parameters)
         best = (math.inf, None)  # (validation loss, parameters) for early stopping
@@ -263,9 +273,12 @@ class Trainer:
             for b in range(batches):
                 idx = np.arange(m) if order is None else order[b * batch_size : (b + 1) * batch_size]
                 if self.shards > 1:
-                    nb, loss, hits, gradients = yield from self._gathered(idx)
+                    nb, loss, hits, gradients = yield from self._gathered(idx, step)
                 else:
-                    Xb, yb = (full_batch, labels) if order is None else (net._batch(rows[idx].T), labels[idx])
+                    if full_batch is not None:
+                        Xb, yb = full_batch, labels
+                    else:
+                        Xb, yb = net._batch(training_batch(self.X, idx, config, step)), labels[idx]
                     HL, loss, gradients = net._forward_backward(Xb, yb, eye, mode)
                     nb, hits = Xb.shape[1], int(np.count_nonzero(HL.argmax(axis=0) == yb))
                 if first_loss is None:
@@ -322,12 +335,12 @@ class Trainer:
         yield {"type": "done", "reason": "completed", "epochs_run": epoch, "message": "training completed"}
 
 
-    def _gathered(self, idx):
-        """The gradient of the batch of samples idx from its shards (a generator: see ``run``):
-        (n, mean loss, samples predicted right, mean gradients)."""
+    def _gathered(self, idx, step):
+        """The gradient of the batch of samples idx at this step from its shards (a generator:
+        see ``run``): (n, mean loss, samples predicted right, mean gradients)."""
         parts = np.array_split(idx, self.shards)
-        yield {"type": "gradients", "parameters": self.net.flat_parameters(), "shards": parts[1:]}
-        results = [shard_gradients(self.net, self.X, self.labels, parts[0])]
+        yield {"type": "gradients", "parameters": self.net.flat_parameters(), "shards": parts[1:], "step": step}
+        results = [shard_gradients(self.net, self.X, self.labels, parts[0], self.config, step)]
         replies = yield {"type": "awaiting", "shards": len(parts) - 1}
         if replies is None or len(replies) != len(parts) - 1:
             raise ValueError(f"the trainer needs the results of {len(parts) - 1} other shards")
@@ -346,13 +359,23 @@ class Trainer:
         return n, sum(r[1] for r in results) / n, sum(r[2] for r in results), mean
 
 
-def shard_gradients(net, X, labels, idx):
+def shard_gradients(net, X, labels, idx, config=None, step=0):
     """One shard of a batch: (n, loss_sum, correct, flat), flat being n times the mean gradient
     of the samples idx (columns of X; labels (m,)) as one array, so that shards add up.
-    A helper worker calls it after ``net.load_flat_parameters`` of the trainer's parameters."""
+    A helper worker calls it after ``net.load_flat_parameters`` of the trainer's parameters;
+    with the run's config and the batch's step (the 'gradients' event's) when it augments."""
     idx = np.asarray(idx)
-    loss_sum, correct, gradients = net.gradients(X.T[idx].T, labels[idx])  # a gather of rows, as in run
+    loss_sum, correct, gradients = net.gradients(training_batch(X, idx, config, step), labels[idx])
     return len(idx), loss_sum, correct, net.flatten_gradients(gradients, scale=len(idx))
+
+
+def training_batch(X, idx, config=None, step=0):
+    """The columns idx of X (n_0, m) as the network trains on them at this step: distorted
+    when config.augment is on (None: never). A gather of the rows of X.T, which is fast."""
+    Xb = X.T[idx].T
+    if config is None or config.augment == "off":
+        return Xb
+    return distort(Xb, config.augment, config.seed, step, idx)
 
 
 def evaluates(config, epoch):

@@ -118,6 +118,7 @@ def test_same_seed_same_curve(worker):
     ({"batch_size": -1}, "batch size"),
     ({"train_size": 10**9}, "training-set size"),
     ({"optimizer": "magic"}, "optimizer"),
+    ({"augment": "twist"}, "augmentation"),
     ({"dataset": "../../etc/passwd"}, "data set"),
     ({"code": "import os"}, "unknown training settings"),
 ])
@@ -306,11 +307,14 @@ PARALLEL_LOSS_RTOL = 1e-5
 PARALLEL_PARAM_ATOL = 1e-6
 
 
-def test_data_parallel_run_through_the_bridge_matches_single_worker(worker):
+@pytest.mark.parametrize("augment", ["off", "elastic"])
+def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augment):
     """Two workers driven like web/worker.js against one worker's step() with the same seed: the
     same batch losses and final parameters (float32 tolerance above), the same per-epoch
-    accuracies, and the run's network becomes the current model."""
-    config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1}
+    accuracies, and the run's network becomes the current model. With augmentation, the helper
+    distorts its shards as the run does (it counts the requests: each is one step)."""
+    config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1,
+              "augment": augment}
     worker.start_training(config)
     results = run_to_end(worker)
     single = [e for r in results for e in r["epochs"]]

@@ -349,12 +349,13 @@ def test_default_settings(worker):
 def test_every_setting_is_used(worker):
     config = {"hidden": "9, 7", "activation": "sigmoid", "optimizer": "momentum", "learning_rate": "0.05",
               "epochs": 3, "batch_size": 40, "train_size": 200, "seed": 12, "dataset": "small",
-              "eval_every": 2, "schedule": "cosine"}
+              "eval_every": 2, "schedule": "cosine", "augment": "elastic"}
     for given in (config, json.dumps(config), JsProxy(config)):
         dims, activation, dataset, train_size, tc = form.check_config(given)
         assert (dims, activation, dataset, train_size) == ([784, 9, 7, 10], "sigmoid", "small", 200)
         assert tc == TrainConfig(epochs=3, batch_size=40, optimizer="momentum", learning_rate=0.05,
-                                 schedule="cosine", seed=12, eval_every=2)
+                                 schedule="cosine", seed=12, eval_every=2, augment="elastic")
+    assert form.check_config({"augment": "affine"})[4].augment == "affine"
     assert form.check_config({"dimensions": [784, 20, 10]})[0] == [784, 20, 10]
     assert form.check_config({"hidden": [20, 784]})[0] == [784, 20, 784, 10]
 
@@ -392,6 +393,8 @@ def test_every_setting_is_used(worker):
     ({"eval_every": 0}, "evaluate every must be between 1 and 100,000, got 0"),
     ({"eval_every": 100_001}, "evaluate every must be between 1 and 100,000, got 100,001"),
     ({"schedule": "sometimes"}, "schedule must be one of"),
+    ({"augment": "rotate"}, "augmentation must be one of off, affine, elastic, got 'rotate'"),
+    ({"augment": True}, "augmentation must be one of off, affine, elastic, got True"),
 ])
 def test_bad_settings(worker, config, message):
     with pytest.raises(ValueError) as e:

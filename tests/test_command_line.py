@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pynet import serialize
+from pynet.cli import build_parser
 
 pytestmark = pytest.mark.not_in_pyodide("the command line runs in a subprocess, which Pyodide lacks")
 
@@ -28,6 +29,7 @@ def pynet_cli(*args):
         (["train", "--batch-size", "-5"], "batch_size must be a whole number of at least 0"),
         (["train", "--train-size", "0"], "--train-size must be between 1 and 50000"),
         (["train", "--optimizer", "foo"], "invalid choice: 'foo'"),
+        (["train", "--augment", "twist"], "argument --augment: invalid choice: 'twist'"),
         (["evaluate", "/nonexistent/model.npz"], "cannot read /nonexistent/model.npz"),
     ],
 )
@@ -75,3 +77,21 @@ def test_seed_command_runs_the_seed_recipe(mnist_path):
     assert lines[1].startswith("Loss after iteration 100: ")
     assert float(lines[1].split(": ")[1]) < float(lines[0].split(": ")[1])
     assert any(line.startswith("Accuracy (train): ") for line in lines)
+
+
+def test_augment_option():
+    parse = build_parser().parse_args
+    assert parse(["train"]).augment == "off"
+    assert parse(["train", "--augment"]).augment == "affine"
+    assert parse(["train", "--augment", "elastic", "--epochs", "2"]).augment == "elastic"
+
+
+def test_train_with_augmentation_says_so_and_keeps_it_in_the_model(tmp_path, mnist_path):
+    out = tmp_path / "model.npz"
+    result = pynet_cli("train", "--dims", "784,32,10", "--epochs", "1", "--train-size", "3000", "--lr", "0.003", "--batch-size", "32",
+                       "--augment", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    header = result.stderr.splitlines()[0]
+    assert header == "training 784-32-10 on 3,000 images: 1 epoch of 94 batches, affine augmentation"
+    net = serialize.load(out)
+    assert net.metadata["config"]["augment"] == "affine" and net.metadata["test_acc"] > 0.5  # it learned (chance: 0.1)

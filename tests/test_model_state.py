@@ -248,7 +248,7 @@ def test_a_new_run_drops_an_offer_nobody_took(trainable):
     ({"learning_rate": "abc"}, "learning_rate"), ({"epochs": "1.5"}, "epochs"), ({"batch_size": -1}, "batch_size"),
     ({"train_size": 999999}, "train_size"), ({"seed": -1}, "seed"), ({"activation": "tanh"}, "activation"),
     ({"optimizer": "lbfgs"}, "optimizer"), ({"dataset": "huge"}, "dataset"), ({"schedule": "wavy"}, "schedule"),
-    ({"batch_size": 0, "train_size": 600}, None),
+    ({"augment": "rotate"}, "augment"), ({"batch_size": 0, "train_size": 600}, None),
 ])
 def test_a_refused_setting_names_its_field(trainable, setting, field):
     out = bridge.handle("start_training", setting)

@@ -21,8 +21,9 @@ def data(m=600, seed=1):
 def simulate(X, y, config, world, dims=(784, 32, 10), dtype="float32", tamper=None):
     """A sharded run of Trainer answered in this process by world - 1 helper networks.
 
-    Each helper gets nothing but what the 'gradients' event carries: the trainer's parameters
-    and its shard's sample indices (its own initial weights are different on purpose).
+    Each helper gets nothing but what the 'gradients' event carries: the trainer's parameters,
+    its shard's sample indices and the step (its own initial weights are different on purpose),
+    and the run's settings, as the page's helpers have them.
     tamper(batch_number, replies) may change the helpers' replies (to make a run diverge).
     Returns (trainer's net, events other than the shard requests, parameters after every
     epoch, the 'gradients' events)."""
@@ -42,7 +43,7 @@ def simulate(X, y, config, world, dims=(784, 32, 10), dtype="float32", tamper=No
             answers = []
             for helper, idx in zip(helpers, event["shards"]):
                 helper.load_flat_parameters(event["parameters"])
-                answers.append(shard_gradients(helper, X, y, idx))
+                answers.append(shard_gradients(helper, X, y, idx, config, event["step"]))
         elif event["type"] == "awaiting":
             assert event["shards"] == world - 1
             reply = tamper(len(requests), answers) if tamper else answers
@@ -104,6 +105,9 @@ RUNS = {
     "adam-cosine": dict(optimizer="adam", learning_rate=0.003, schedule="cosine"),
     "sgd-l2-step": dict(optimizer="sgd", learning_rate=0.05, l2=0.01, schedule="step"),
     "momentum-0.5": dict(optimizer="momentum", learning_rate=0.05, momentum=0.5),
+    # each shard distorts its own images, as one worker distorts the whole batch
+    "adam-affine": dict(optimizer="adam", learning_rate=0.003, augment="affine"),
+    "sgd-elastic": dict(optimizer="sgd", learning_rate=0.05, augment="elastic"),
 }
 
 
@@ -117,6 +121,7 @@ def test_shards_train_the_same_model_as_one_worker_epoch_by_epoch(name, world):
     ref, snapshots = single(X, y, config, dims, "float64")
     _, events, ours, requests = simulate(X, y, config, world=world, dims=dims, dtype="float64")
     assert len(ours) == len(snapshots) == 3 and len(requests) == 15
+    assert [r["step"] for r in requests] == list(range(15))
     for mine, theirs in zip(ours, snapshots):
         for k, p in theirs.items():
             np.testing.assert_allclose(mine[k], p, rtol=1e-7, atol=1e-9, err_msg=k)

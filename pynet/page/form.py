@@ -6,6 +6,7 @@ Nothing here evaluates user text; the limits are those of pynet/settings.py.
 import json
 import math
 
+from ..augment import AUGMENTATIONS
 from ..errors import SettingError
 from ..model import HIDDEN_ACTIVATIONS, training_bytes
 from ..optim import OPTIMIZERS
@@ -73,7 +74,7 @@ def check_config(config):
     if not isinstance(config, dict):
         raise ValueError("training settings must be a dict")
     known = {"hidden", "dimensions", "activation", "optimizer", "learning_rate", "epochs", "batch_size",
-             "train_size", "seed", "dataset", "eval_every", "schedule"}
+             "train_size", "seed", "dataset", "eval_every", "schedule", "augment"}
     unknown = set(config) - known
     if unknown:
         raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
@@ -98,6 +99,9 @@ def check_config(config):
         raise SettingError("learning_rate", f"learning rate must be a number, got {lr!r}") from None
     if not math.isfinite(lr_value) or not 0 < lr_value <= 100:
         raise SettingError("learning_rate", f"learning rate must be a number above 0 and at most 100, got {lr!r}")
+    augment = config.get("augment", "off")
+    if augment not in AUGMENTATIONS:
+        raise SettingError("augment", f"augmentation must be one of {', '.join(AUGMENTATIONS)}, got {augment!r}")
     dataset = config.get("dataset", "small")
     if dataset not in ("small", "full"):
         raise SettingError("dataset", f"data set must be 'small' or 'full', got {dataset!r}")
@@ -112,6 +116,7 @@ def check_config(config):
     seed = whole(config, "seed", 0, 2**32 - 1, "seed") if "seed" in config else 0
     eval_every = whole(config, "eval_every", 1, MAX_EPOCHS, "evaluate every") if "eval_every" in config else 1
     tc = TrainConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=lr_value,
-                     schedule=config.get("schedule", "constant"), seed=seed, eval_every=eval_every).validated()
+                     schedule=config.get("schedule", "constant"), seed=seed, eval_every=eval_every,
+                     augment=augment).validated()
     return dims, activation, dataset, train_size, tc
 

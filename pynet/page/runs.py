@@ -180,7 +180,9 @@ def helper_start(config):
     run's): it keeps a network of the run's shape and the run's training images."""
     dims, activation, dataset, train_size, tc = check_config(config)
     net, X, y = _network_and_data(loaded_dataset(dataset), dims, activation, train_size, tc)
-    STATE["helper"] = {"net": net, "X": X, "labels": y}
+    # step: the requests answered so far in this run, one a batch: the batch's step, from which
+    # an augmented run's distortions follow (the request does not carry it)
+    STATE["helper"] = {"net": net, "X": X, "labels": y, "config": tc, "step": 0}
     return {"dimensions": dims, "train_size": train_size}
 
 
@@ -197,7 +199,9 @@ def helper_gradients(parameters, shard):
     net = helper["net"]
     net.load_flat_parameters(np.frombuffer(as_bytes(parameters), dtype=np.float32))
     with np.errstate(all="ignore"):
-        n, loss_sum, correct, flat = shard_gradients(net, helper["X"], helper["labels"], idx)
+        n, loss_sum, correct, flat = shard_gradients(net, helper["X"], helper["labels"], idx, helper["config"],
+                                                     helper["step"])
+    helper["step"] += 1
     return {"n": int(n), "loss_sum": float(loss_sum), "correct": int(correct),
             "grad": np.ascontiguousarray(flat, dtype=np.float32).tobytes()}
 
