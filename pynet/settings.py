@@ -44,6 +44,8 @@ MAX_EPOCHS = 100_000
 MAX_MODEL_LAYERS = 16  # layers of a model file loaded in the page (each hidden layer is drawn)
 MAX_MODEL_BYTES = 64 * 2**20  # an uploaded model file, and what its arrays may unpack to
 MAX_SHOWN_UNITS = 256  # activations of a hidden layer sent to the page
+MAX_SHOWN_CHANNELS = 16  # feature maps of a conv or pooling layer sent to the page for a drawing
+MAX_SAMPLE_VALUES = 2**22  # values one image may take through a model loaded in the page (16 MB in float32)
 MAX_WORKERS = 4  # workers sharing a run's batches in the page (data-parallel)
 
 
@@ -51,4 +53,4 @@ def page_settings():
     """What the page's script needs, as JSON-able data (the build writes it as settings.json)."""
     return {"presets": PRESETS, "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
-                       "max_workers": MAX_WORKERS}}
+                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS}}

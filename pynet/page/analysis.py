@@ -2,9 +2,11 @@
 
 import numpy as np
 
+from ..layers import Unflatten
 from ..settings import N_CLASSES
+from ..spec import INPUT_SHAPE
 from .datasets import loaded_dataset
-from .models import current
+from .models import current, views
 from .state import STATE
 
 
@@ -54,12 +56,33 @@ def cell_images(true, predicted, k=24):
 
 
 def first_layer(n=32):
-    """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles): of the
-    network being trained while a run is in progress, else of the current model."""
+    """What the first layer with weights looks at, as tiles of values scaled to [-1, 1] (each by
+    its own largest magnitude): of the network being trained while a run is in progress, else of
+    the current model.
+
+    Returns {'tiles': up to n lists of height * width values (row by row), 'height', 'width',
+    'kind': 'kernels' (a conv layer: each kernel of each input channel, F * C in all) or 'units'
+    (a dense layer: each unit's weights over its input image), 'count': how many there are}.
+    """
     run = STATE["run"]
-    W = (run["net"] if run is not None else current()).parameters["W1"]
-    rows = W[: max(0, min(int(n), W.shape[0]))].astype(np.float64)
+    net = run["net"] if run is not None else current()
+    W = net.parameters["W1"]
+    if W.ndim == 4:  # conv kernels (F, C, kh, kw)
+        kind, (height, width) = "kernels", W.shape[2:]
+    else:  # a dense layer's rows, over the image before it: (C, H, W), its channels one above the other
+        i = next(i for i, layer in enumerate(net.layers) if layer.param_names)
+        before = [shape for j, _, shape in views(net) if j < i]
+        C, H, Wd = before[-1] if before else _input_shape(net)
+        kind, height, width = "units", C * H, Wd
+    rows = W.reshape(-1, height * width)
+    rows = rows[: max(0, min(int(n), rows.shape[0]))].astype(np.float64)
     scale = np.abs(rows).max(axis=1, keepdims=True)
     scale[scale == 0] = 1
-    return {"tiles": np.round(rows / scale, 3).tolist()}
+    return {"tiles": np.round(rows / scale, 3).tolist(), "height": int(height), "width": int(width), "kind": kind,
+            "count": int(W.size // (height * width))}
 
+
+def _input_shape(net):
+    """The (C, H, W) of the network's input image: MNIST's 1@28x28, or a spec's own."""
+    first = net.layers[0]
+    return first.shape if isinstance(first, Unflatten) else INPUT_SHAPE
