@@ -201,3 +201,27 @@ def test_bad_conv_model_files_are_refused_and_nothing_changes(page, case):
     assert words in message, message
     assert message.count(". ") == 0 and "\n" not in message, "one sentence"
     assert b.model_info() == before_info and b.predict(drawing().tobytes(), 40, 60) == before_reading
+
+
+def test_the_test_set_is_evaluated_a_slice_at_a_time(page):
+    """evaluate_test does about budget_ms of work (at least one chunk) per call; drawings can be
+    read between two calls, a model change starts it again, and misclassified then reuses it."""
+    b, net = page
+    first = b.evaluate_test(0)
+    assert first == {"done": False, "evaluated": net.chunk, "total": 300}
+    b.predict(drawing().tobytes(), 40, 60)  # a drawing read in between changes nothing
+    calls = [first]
+    while not calls[-1]["done"]:
+        calls.append(b.evaluate_test(0))
+    assert [c["evaluated"] for c in calls] == [min(300, net.chunk * k) for k in range(1, len(calls) + 1)]
+    assert STATE["partial_eval"] is None and b.evaluate_test(0) == {"done": True, "evaluated": 300, "total": 300}
+    with np.load(io.BytesIO(data_file()), allow_pickle=False) as z:
+        images, labels = z["test_images"], z["test_labels"]
+    assert b.misclassified()["errors"] == int(np.count_nonzero(net.predict(images.T) != labels))
+    # a new model half-way: its own evaluation starts from the first image
+    b.use_default_model()
+    b.load_model(serialize.to_bytes(net))
+    b.evaluate_test(0)
+    b.use_default_model()
+    assert b.evaluate_test(0)["evaluated"] == 300  # the dense model's chunk holds all 300 at once
+    assert b.evaluate_test(float("inf"))["done"]

@@ -1,5 +1,8 @@
 """What the model in use gets wrong on the test set, and what its first layer looks at."""
 
+import math
+import time
+
 import numpy as np
 
 from ..layers import Unflatten
@@ -10,22 +13,54 @@ from .models import current, views
 from .state import STATE
 
 
-def _test_eval(name):
+def _eval_name(name):
+    # Both data files hold the same 10,000 test images: reuse the evaluation made while training.
+    if name is None:
+        return STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    return name
+
+
+def evaluate_test(budget_ms=40, name=None):
+    """Evaluate the model in use on a data set's test images a slice at a time: about budget_ms
+    of it per call (at least one chunk of ``net.chunk`` images), so that the worker answers
+    drawings in between. Once done, misclassified and cell_images use it.
+
+    Returns {'done': bool, 'evaluated': images so far, 'total': test images}.
+    """
+    name = _eval_name(name)
     if STATE["last_eval"] is not None and STATE["last_eval"][0] == name:
-        return STATE["last_eval"]
-    images, labels = loaded_dataset(name)["test"]
-    P = current().forward(images.T)
-    te = (name, P.argmax(axis=0), P.max(axis=0))
-    STATE["last_eval"] = te
-    return te
+        total = len(STATE["last_eval"][1])
+        return {"done": True, "evaluated": total, "total": total}
+    net = current()
+    images = loaded_dataset(name)["test"][0]
+    m = images.shape[0]
+    part = STATE["partial_eval"]
+    if part is None or part["net"] is not net or part["name"] != name:
+        part = STATE["partial_eval"] = {"net": net, "name": name, "at": 0, "predicted": np.zeros(m, np.int64),
+                                        "confidence": np.zeros(m, np.float32)}
+    start, budget = time.perf_counter(), float(budget_ms) / 1000
+    while part["at"] < m:
+        i = part["at"]
+        j = min(m, i + net.chunk)
+        P = net.forward(images[i:j].T)
+        part["predicted"][i:j], part["confidence"][i:j], part["at"] = P.argmax(axis=0), P.max(axis=0), j
+        if time.perf_counter() - start >= budget:
+            break
+    if part["at"] == m:
+        STATE["last_eval"] = (name, part["predicted"], part["confidence"])
+        STATE["partial_eval"] = None
+    return {"done": part["at"] == m, "evaluated": int(part["at"]), "total": int(m)}
+
+
+def _test_eval(name):
+    evaluate_test(math.inf, name)
+    return STATE["last_eval"]
 
 
 def misclassified(k=24, name=None):
     """Up to k test images the current model gets wrong: {'items': [{image, true, predicted,
     confidence}], 'errors', 'total', 'accuracy', 'confusion': 10x10 counts}."""
-    # Both data files hold the same 10,000 test images: reuse the evaluation made while training.
-    if name is None:
-        name = STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    name = _eval_name(name)
     images, labels = loaded_dataset(name)["test"]
     _, pred, conf = _test_eval(name)
     wrong = np.flatnonzero(pred != labels)
@@ -46,7 +81,7 @@ def cell_images(true, predicted, k=24):
     true, predicted = int(true), int(predicted)
     if not (0 <= true < N_CLASSES and 0 <= predicted < N_CLASSES):
         raise ValueError(f"a confusion-matrix cell has labels 0..{N_CLASSES - 1}, got ({true}, {predicted})")
-    name = STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    name = _eval_name(None)
     images, labels = loaded_dataset(name)["test"]
     _, pred, conf = _test_eval(name)
     members = np.flatnonzero((labels == true) & (pred == predicted))

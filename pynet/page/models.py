@@ -48,7 +48,7 @@ def set_model(net, name):
     info = describe(net, name)
     STATE["model"] = net
     STATE["model_info"] = info
-    STATE["last_eval"] = None
+    STATE["last_eval"] = STATE["partial_eval"] = None
     return info
 
 
