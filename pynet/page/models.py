@@ -38,7 +38,7 @@ def _fits(net):
     values = spec.plan(net.spec, net.hidden_activation).values
     if values > MAX_SAMPLE_VALUES:
         mb = 4 / 2**20
-        raise ValueError(f"its layers take {values * mb:,.0f} MB for one image, more than the "
+        raise ValueError(f"its layers need about {values * mb:,.0f} MB for one image, more than the "
                          f"{MAX_SAMPLE_VALUES * mb:,.0f} MB a model may take here")
     return net
 
