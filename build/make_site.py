@@ -105,17 +105,17 @@ def data_files():
 def default_model(full_data):
     """Train the default model with pynet (deterministic), cached by pynet's sources and recipe."""
     # Keyed on the modules that decide the trained weights, not on every pynet file.
-    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("core", "layers", "model", "optim", "serialize",
-                                                               "trainer")]
+    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("conv", "core", "layers", "model", "optim",
+                                                               "serialize", "spec", "trainer")]
     key = source_digest(math_sources)[:8] + hashlib.sha256(json.dumps(DEFAULT_MODEL, sort_keys=True).encode()).hexdigest()[:8]
     path = fetch.CACHE / "models" / f"default-{key}.npz"
     if path.exists():
         return path
-    log(f"training the default model {DEFAULT_MODEL['dimensions']} (a few seconds)")
+    log(f"training the default model {DEFAULT_MODEL['spec']!r} (about a minute)")
     code = (
         "import json,sys; from pynet import data, serialize, Network, TrainConfig\n"
         "recipe = json.loads(sys.argv[1]); d = data.load_npz(sys.argv[2])\n"
-        "net = Network(recipe.pop('dimensions'), seed=recipe['seed'])\n"
+        "net = Network(recipe.pop('spec'), seed=recipe['seed'])\n"
         "(xtr, ytr), (xte, yte) = d['train'], d['test']\n"
         "hist = net.fit(xtr.T, ytr, TrainConfig(**recipe), test=(xte.T, yte))\n"
         "print(json.dumps(hist[-1]))\n"

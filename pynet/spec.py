@@ -49,6 +49,9 @@ class Plan:
     activations: list = field(default_factory=list)  # each parameterised layer's activation
     window_values: int = 0  # the most values one sample has in a conv layer's windows (im2col)
     values: int = 0  # per sample, what training keeps: twice every layer's outputs, plus every conv layer's windows
+    # the layers a person can look at (conv, pool, dense): (index in layers, the spec's item, the
+    # output shape of one sample: (C, H, W) of images, (n,) of units)
+    views: list = field(default_factory=list)
 
     def training_bytes(self, batch_size=128, dtype="float32"):
         """About how many bytes training this network takes: the parameters, their gradients and
@@ -89,7 +92,10 @@ def _dense_only(dims, hidden_activation, dropout, n_classes):
         else:
             shapes.append({})
     activations = [hidden_activation] * (len(dims) - 2) + ["softmax"]
-    return Plan(layers, shapes, dims, ",".join(map(str, dims)), True, activations, values=2 * sum(dims[1:]))
+    dense = [i for i, layer in enumerate(layers) if layer.param_names]
+    views = [(i, f"dense {n}", (n,)) for i, n in zip(dense, dims[1:])]
+    return Plan(layers, shapes, dims, ",".join(map(str, dims)), True, activations, values=2 * sum(dims[1:]),
+                views=views)
 
 
 def _layered(items, hidden_activation, dropout, n_classes):
@@ -103,6 +109,7 @@ def _layered(items, hidden_activation, dropout, n_classes):
     layers, shapes, activations = [Unflatten(shape)], [{}], []
     dimensions = [int(np.prod(shape))]
     window_values = values = 0
+    views = []
     for k, item in enumerate(items, 1):
         where = f"layer {k} ({item})"
         words = item.split(None, 1)
@@ -154,12 +161,13 @@ def _layered(items, hidden_activation, dropout, n_classes):
                 shapes.append({})
         else:
             raise ValueError(f"{where}: unknown layer; write conv F@KxK, pool P or dense N")
+        views.append((len(layers) - (2 if isinstance(layers[-1], Dropout) else 1), written[-1], shape))
         values += 2 * int(np.prod(shape))
     if len(shape) != 1 or not isinstance(layers[-1], Dense):
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got {items[-1]!r}")
     if shape[0] != n_classes:
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got dense {shape[0]}")
-    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values, values)
+    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values, values, views)
 
 
 def _input_shape(item):

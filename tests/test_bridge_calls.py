@@ -48,6 +48,11 @@ def arrays():
     return data_file()[1]
 
 
+def basics(info):
+    """A model's description without its layers (tested in test_the_default_model_and_its_description)."""
+    return {k: info[k] for k in ("name", "dimensions", "hidden_activation", "test_acc")}
+
+
 def finish(b, budget_ms=50):
     results = []
     while True:
@@ -95,7 +100,10 @@ def test_no_model_yet():
 
 def test_the_default_model_and_its_description(worker):
     info = worker.model_info()
-    assert info == {"name": "default", "dimensions": [784, 6, 10], "hidden_activation": "relu", "test_acc": None}
+    assert info == {"name": "default", "dimensions": [784, 6, 10], "hidden_activation": "relu", "test_acc": None,
+                    "spec": "784,6,10", "label": "784-6-10", "parameters": 784 * 6 + 6 + 6 * 10 + 10,
+                    "layers": [{"name": "dense 6", "kind": "dense", "shape": [6]},
+                               {"name": "dense 10", "kind": "dense", "shape": [10]}]}
     info["name"] = "changed"  # a copy: the page cannot change the bridge's state through it
     assert worker.model_info()["name"] == "default"
     np.testing.assert_array_equal(parameters_of(worker)["W1"], DEFAULT.parameters["W1"])
@@ -107,7 +115,8 @@ def test_the_accuracy_shown_for_a_model(worker, test_acc, shown):
     net = Network([784, 3, 10], hidden_activation="sigmoid", seed=4)
     net.metadata = {} if test_acc is None else {"test_acc": test_acc}
     info = worker.load_model(serialize.to_bytes(net), name="n" * 50)
-    assert info == {"name": "n" * 40, "dimensions": [784, 3, 10], "hidden_activation": "sigmoid", "test_acc": shown}
+    assert basics(info) == {"name": "n" * 40, "dimensions": [784, 3, 10], "hidden_activation": "sigmoid",
+                            "test_acc": shown}
     assert type(info["test_acc"]) is type(shown)
 
 
@@ -219,7 +228,8 @@ def test_predict_an_empty_canvas(worker):
     for pixels in (bytes(30 * 20 * 4), bytes(30 * 20)):
         r = worker.predict(pixels, 20, 30)
         assert r["digit"] is None and r["probabilities"] == [0.0] * 10 and r["image28"] == [0.0] * 784
-        assert r["activations"] == [{"size": 6, "values": [0.0] * 6, "max": 0.0, "active": 0}]
+        assert r["activations"] == [{"kind": "dense", "name": "dense 6", "size": 6, "values": [0.0] * 6, "max": 0.0,
+                                     "active": 0}]
 
 
 @pytest.mark.parametrize("width, height", [(0, 10), (10, 0), (4097, 1), (1, 4097), (-1, -1)])
@@ -267,7 +277,8 @@ def test_predict_shows_each_hidden_layer(worker, hidden, activation):
         assert abs(s["active"] - np.count_nonzero(a > on)) <= 1  # float32 vs float64 at the threshold
     assert shown[0]["active"] > 0
     empty = worker.predict(bytes(60 * 40), 40, 60)["activations"]
-    assert empty == [{"size": n, "values": [0.0] * min(n, 256), "max": 0.0, "active": 0} for n in hidden]
+    assert empty == [{"kind": "dense", "name": f"dense {n}", "size": n, "values": [0.0] * min(n, 256), "max": 0.0,
+                      "active": 0} for n in hidden]
 
 
 def test_sigmoid_units_count_as_active_above_one_half(worker):
@@ -468,8 +479,8 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     # the trained network becomes the current model, with what the page shows about it
     done = last["done"]
     assert done["reason"] == "completed" and done["message"] == "training completed"
-    assert done["model"] == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
-                             "test_acc": test["accuracy"]}
+    assert basics(done["model"]) == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
+                                     "test_acc": test["accuracy"]}
     saved = serialize.from_bytes(worker.save_model())
     for k in net.parameters:
         np.testing.assert_array_equal(saved.parameters[k], net.parameters[k])

@@ -320,6 +320,8 @@ async function handle(type, p) {
       out.ms = performance.now() - t0; // for benchmarks/parallel_results.md
       return out;
     }
+    case 'evaluate':
+      return call('evaluate_test', p.ms ?? 40);
     case 'misclassified':
       return call('misclassified', p.k ?? 24);
     case 'cellImages':
