@@ -331,7 +331,26 @@ def load_page(browser, url):
     ready = time.monotonic() - t
     if page.evaluate("document.getElementById('status').dataset.phase") != "ready":
         raise RuntimeError(f"the page failed to start: {page.text_content('#status')}")
+    context.start_log = page.evaluate("window.pynet.statusLog")  # [[phase, ms since navigation]]
     return context, page, ready
+
+
+# The start-up's steps, between the marks of the page's status log (app.js's 'script', then
+# web/worker.js's status phases, the last one 'ready').
+START_STEPS = (("script", "the page's HTML and modules, until app.js runs"),
+               ("runtime", "the worker started (its module and Pyodide's loader)"),
+               ("pynet", "the Python runtime and NumPy: downloaded, compiled, started"),
+               ("data", "pynet installed and imported"),
+               ("ready", "the default model and 5,000 images loaded: Ready"))
+
+
+def start_breakdown(log):
+    """{mark: ms of the step that ends at it} from a page's status log [[phase, ms since navigation]]."""
+    at = dict(log)
+    marks = [mark for mark, _ in START_STEPS]
+    steps = {"script": at.get("script")}
+    steps.update({b: at[b] - at[a] for a, b in zip(marks, marks[1:]) if a in at and b in at})
+    return steps
 
 
 # The measurement in Chromium, as a module: imported by the blank page (main thread) and by a
@@ -419,14 +438,16 @@ def run_browser(dist, recs, quick):
             out["blank"] = run_pyodide_in_chromium(browser, dist, recs)
             log("browser: the same in a dedicated Web Worker of a blank page")
             out["blank_worker"] = run_pyodide_in_chromium(browser, dist, recs, in_worker=True)
-            readies = []
-            if not quick:  # one extra cold load (fresh context: empty cache), closed at once
+            readies, logs = [], []
+            for _ in range(0 if quick else 2):  # extra cold loads (fresh context: empty cache), closed at once
                 ctx, _, r = load_page(browser, server.url)
                 readies.append(r)
+                logs.append(ctx.start_log)
                 ctx.close()
             context, page, r = load_page(browser, server.url)
             readies.append(r)
-            out["ready"] = readies
+            logs.append(context.start_log)
+            out["ready"], out["start_logs"] = readies, logs
             out["worker_ready"] = page.evaluate("window.pynet.readySeconds")
             page.evaluate(INSTRUMENT)
             # idle while the page finishes its start-up work (samples, analysis, service worker)
@@ -537,6 +558,9 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
         p("|---|---:|")
         p(f"| navigation to Ready (fresh context each, cold cache) | "
           + ", ".join(f"{x:.1f} s" for x in web["ready"]) + f" (worker's own start-up {web['worker_ready']:.1f} s) |")
+        for phase, what in START_STEPS:
+            ms = [start_breakdown(log).get(phase) for log in web.get("start_logs", [])]
+            p(f"| start-up step: {what} | " + ", ".join(f"{x / 1000:.2f} s" for x in ms if x is not None) + " |")
         warm = [x for x in web["pred_warm_ms"] if x is not None]
         p(f"| first prediction: stroke's pointerup → #prediction shows the digit ('{web['pred_digit']}') | "
           f"{web['pred_first_ms']:.0f} ms |" if web["pred_first_ms"] is not None else "| first prediction | – |")

@@ -71,6 +71,25 @@ def build_pynet_wheel():
         return Path(shutil.copy2(wheel, out / wheel.name))
 
 
+def precompiled(pyodide, numpy_wheel, pynet_wheel):
+    """The start-up's Python modules byte-compiled by Pyodide itself (build/precompile.mjs):
+    {site path: file}, cached by the inputs' hashes."""
+    script = ROOT / "build" / "precompile.mjs"
+    inputs = [pyodide / "python_stdlib.zip", pyodide / "pyodide-lock.json", numpy_wheel, pynet_wheel, script]
+    key = hashlib.sha256("".join(fetch.sha256(p) for p in inputs).encode()).hexdigest()[:16]
+    out = fetch.CACHE / "precompiled" / key
+    names = {"pyodide/python_stdlib.zip": "python_stdlib.zip", "pyodide/pyodide-lock.json": "pyodide-lock.json",
+             f"pyodide/{numpy_wheel.name}": numpy_wheel.name, f"wheels/{pynet_wheel.name}": pynet_wheel.name}
+    if not all((out / name).exists() for name in names.values()):
+        log("byte-compiling the start-up's modules in Pyodide (build/precompile.mjs)")
+        part = out.with_suffix(".part")
+        shutil.rmtree(part, ignore_errors=True)
+        fetch._run(["node", str(script), str(pyodide), str(numpy_wheel), str(pynet_wheel), str(part)])
+        shutil.rmtree(out, ignore_errors=True)
+        part.replace(out)
+    return {rel: out / name for rel, name in names.items()}
+
+
 def data_files():
     """mnist-small.npz and mnist-full.npz, made once from the verified mnist.pkl.gz."""
     out = fetch.CACHE / "data"
@@ -86,17 +105,17 @@ def data_files():
 def default_model(full_data):
     """Train the default model with pynet (deterministic), cached by pynet's sources and recipe."""
     # Keyed on the modules that decide the trained weights, not on every pynet file.
-    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("core", "layers", "model", "optim", "serialize",
-                                                               "trainer")]
+    math_sources = [ROOT / "pynet" / f"{name}.py" for name in ("conv", "core", "layers", "model", "optim",
+                                                               "serialize", "spec", "trainer")]
     key = source_digest(math_sources)[:8] + hashlib.sha256(json.dumps(DEFAULT_MODEL, sort_keys=True).encode()).hexdigest()[:8]
     path = fetch.CACHE / "models" / f"default-{key}.npz"
     if path.exists():
         return path
-    log(f"training the default model {DEFAULT_MODEL['dimensions']} (a few seconds)")
+    log(f"training the default model {DEFAULT_MODEL['spec']!r} (about a minute)")
     code = (
         "import json,sys; from pynet import data, serialize, Network, TrainConfig\n"
         "recipe = json.loads(sys.argv[1]); d = data.load_npz(sys.argv[2])\n"
-        "net = Network(recipe.pop('dimensions'), seed=recipe['seed'])\n"
+        "net = Network(recipe.pop('spec'), seed=recipe['seed'])\n"
         "(xtr, ytr), (xte, yte) = d['train'], d['test']\n"
         "hist = net.fit(xtr.T, ytr, TrainConfig(**recipe), test=(xte.T, yte))\n"
         "print(json.dumps(hist[-1]))\n"
@@ -135,6 +154,8 @@ def build(dist=DIST):
     # Beside pyodide-lock.json, so loadPackage('numpy') finds it and checks its sha256.
     staging[f"pyodide/{numpy_wheel.name}"] = numpy_wheel
     staging[f"wheels/{pynet_wheel.name}"] = pynet_wheel
+    # The same files with the start-up's modules byte-compiled (and the lock with NumPy's new sha256)
+    staging.update(precompiled(pyodide, numpy_wheel, pynet_wheel))
     staging["vendor/uPlot.iife.min.js"] = uplot / "dist" / "uPlot.iife.min.js"
     staging["vendor/uPlot.min.css"] = uplot / "dist" / "uPlot.min.css"
     staging["vendor/uPlot.LICENSE"] = uplot / "LICENSE"

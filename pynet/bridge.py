@@ -9,7 +9,7 @@ ValueError (SettingError, with its field) with a message meant for the page, lea
 existing state as it was.
 """
 
-from .page.analysis import cell_images, first_layer, misclassified
+from .page.analysis import cell_images, evaluate_test, first_layer, misclassified
 from .page.datasets import dataset_summary, has_dataset, load_dataset, samples
 from .page.form import describe_network
 from .page.models import (discard_offer, load_default_model, load_model, model_info, offer_info, save_model,
@@ -20,9 +20,10 @@ from .page.runs import helper_gradients, helper_start, start_training, step, sto
 # ---- the worker's one way in ----------------------------------------------------------------
 
 _CALLS = {f.__name__: f for f in (
-    cell_images, dataset_summary, describe_network, discard_offer, first_layer, has_dataset, helper_gradients,
-    helper_start, load_dataset, load_default_model, load_model, misclassified, model_info, offer_info, predict,
-    samples, save_model, start_training, step, stop_training, use_default_model, use_offered, warm_up, warm_up_done)}
+    cell_images, dataset_summary, describe_network, discard_offer, evaluate_test, first_layer, has_dataset,
+    helper_gradients, helper_start, load_dataset, load_default_model, load_model, misclassified, model_info,
+    offer_info, predict, samples, save_model, start_training, step, stop_training, use_default_model, use_offered,
+    warm_up, warm_up_done)}
 
 
 def handle(name, *args):

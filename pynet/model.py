@@ -205,16 +205,20 @@ class Network:
         ev = Evaluation(self, X, labels_of(Y, self.dimensions[-1], X.shape[1]), chunk=4096).run()
         return {"loss": ev.loss, "accuracy": ev.accuracy}
 
-    def activations(self, x):
-        """Every layer's output for one sample x (n_0,) or (n_0, 1): list of arrays, (n_l,) for a
-        dense layer, (F, OH, OW) for a conv layer."""
+    def outputs(self, x):
+        """What every layer of ``self.layers`` gives for one sample x (n_0,) or (n_0, 1), in
+        inference: list of arrays, (n,) after a dense layer, (C, H, W) after a conv or pooling one."""
         H = self._as_input(np.asarray(x).reshape(self.dimensions[0], 1))
         out = []
         for i, layer in enumerate(self.layers):
             H, _ = layer.forward(self._params(i), H)
-            if layer.param_names:  # the output of each dense or conv layer (dropout does nothing here)
-                out.append(H[..., 0])
+            out.append(H[..., 0])
         return out
+
+    def activations(self, x):
+        """The output of each dense or conv layer for one sample x (n_0,) or (n_0, 1): list of
+        arrays, (n_l,) for a dense layer, (F, OH, OW) for a conv layer."""
+        return [H for layer, H in zip(self.layers, self.outputs(x)) if layer.param_names]
 
     # ---- training --------------------------------------------------------------------------
 

@@ -49,7 +49,14 @@ class Plan:
     activations: list = field(default_factory=list)  # each parameterised layer's activation
     window_values: int = 0  # the most values one sample has in a conv layer's windows (im2col)
     values: int = 0  # per sample, what training keeps: twice every layer's outputs, plus every conv layer's windows
-    outputs: list = field(default_factory=list)  # (item as written, its output shape, its parameter count), input first
+    # the layers a person can look at (conv, pool, dense): (index in layers, the spec's item, the
+    # output shape of one sample: (C, H, W) of images, (n,) of units)
+    views: list = field(default_factory=list)
+
+    @property
+    def input_shape(self):
+        """(C, H, W) of a layered spec's input images; (n,) of a dense-only spec's inputs."""
+        return (self.dimensions[0],) if self.dense_only else self.layers[0].shape
 
     def training_bytes(self, batch_size=128, dtype="float32"):
         """About how many bytes training this network takes: the parameters, their gradients and
@@ -90,10 +97,10 @@ def _dense_only(dims, hidden_activation, dropout, n_classes):
         else:
             shapes.append({})
     activations = [hidden_activation] * (len(dims) - 2) + ["softmax"]
-    outputs = [(f"input {dims[0]}", (dims[0],), 0)]
-    outputs += [(f"dense {n}", (n,), n * (n_prev + 1)) for n_prev, n in zip(dims, dims[1:])]
+    dense = [i for i, layer in enumerate(layers) if layer.param_names]
+    views = [(i, f"dense {n}", (n,)) for i, n in zip(dense, dims[1:])]
     return Plan(layers, shapes, dims, ",".join(map(str, dims)), True, activations, values=2 * sum(dims[1:]),
-                outputs=outputs)
+                views=views)
 
 
 def _layered(items, hidden_activation, dropout, n_classes):
@@ -104,16 +111,15 @@ def _layered(items, hidden_activation, dropout, n_classes):
         if not items:
             raise ValueError("the spec has an input but no layers")
     written = [] if shape == INPUT_SHAPE else ["input %d@%dx%d" % shape]
-    outputs = [("input %d@%dx%d" % shape, shape, 0)]
     layers, shapes, activations = [Unflatten(shape)], [{}], []
     dimensions = [int(np.prod(shape))]
     window_values = values = 0
+    views = []
     for k, item in enumerate(items, 1):
         where = f"layer {k} ({item})"
         words = item.split(None, 1)
         kind, rest = (words + [""])[:2] if words else ("", "")
         last = k == len(items)
-        before = len(shapes)  # this item's layers are those added from here
         if kind == "conv":
             F, kh, kw, stride, pad = _conv_settings(rest, where)
             if len(shape) == 1:
@@ -160,14 +166,13 @@ def _layered(items, hidden_activation, dropout, n_classes):
                 shapes.append({})
         else:
             raise ValueError(f"{where}: unknown layer; write conv F@KxK, pool P or dense N")
-        added = sum(int(np.prod(s)) for layer_shapes in shapes[before:] for s in layer_shapes.values())
-        outputs.append((written[-1], shape, added))
+        views.append((len(layers) - (2 if isinstance(layers[-1], Dropout) else 1), written[-1], shape))
         values += 2 * int(np.prod(shape))
     if len(shape) != 1 or not isinstance(layers[-1], Dense):
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got {items[-1]!r}")
     if shape[0] != n_classes:
         raise ValueError(f"the last layer must be dense {n_classes} (one unit per class), got dense {shape[0]}")
-    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values, values, outputs)
+    return Plan(layers, shapes, dimensions, ", ".join(written), False, activations, window_values, values, views)
 
 
 def _input_shape(item):

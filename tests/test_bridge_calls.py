@@ -48,6 +48,11 @@ def arrays():
     return data_file()[1]
 
 
+def basics(info):
+    """A model's description without its layers (tested in test_the_default_model_and_its_description)."""
+    return {k: info[k] for k in ("name", "dimensions", "hidden_activation", "test_acc")}
+
+
 def finish(b, budget_ms=50):
     results = []
     while True:
@@ -95,7 +100,10 @@ def test_no_model_yet():
 
 def test_the_default_model_and_its_description(worker):
     info = worker.model_info()
-    assert info == {"name": "default", "dimensions": [784, 6, 10], "hidden_activation": "relu", "test_acc": None}
+    assert info == {"name": "default", "dimensions": [784, 6, 10], "hidden_activation": "relu", "test_acc": None,
+                    "spec": "784,6,10", "label": "784-6-10", "parameters": 784 * 6 + 6 + 6 * 10 + 10,
+                    "layers": [{"name": "dense 6", "kind": "dense", "shape": [6]},
+                               {"name": "dense 10", "kind": "dense", "shape": [10]}]}
     info["name"] = "changed"  # a copy: the page cannot change the bridge's state through it
     assert worker.model_info()["name"] == "default"
     np.testing.assert_array_equal(parameters_of(worker)["W1"], DEFAULT.parameters["W1"])
@@ -107,7 +115,8 @@ def test_the_accuracy_shown_for_a_model(worker, test_acc, shown):
     net = Network([784, 3, 10], hidden_activation="sigmoid", seed=4)
     net.metadata = {} if test_acc is None else {"test_acc": test_acc}
     info = worker.load_model(serialize.to_bytes(net), name="n" * 50)
-    assert info == {"name": "n" * 40, "dimensions": [784, 3, 10], "hidden_activation": "sigmoid", "test_acc": shown}
+    assert basics(info) == {"name": "n" * 40, "dimensions": [784, 3, 10], "hidden_activation": "sigmoid",
+                            "test_acc": shown}
     assert type(info["test_acc"]) is type(shown)
 
 
@@ -219,7 +228,8 @@ def test_predict_an_empty_canvas(worker):
     for pixels in (bytes(30 * 20 * 4), bytes(30 * 20)):
         r = worker.predict(pixels, 20, 30)
         assert r["digit"] is None and r["probabilities"] == [0.0] * 10 and r["image28"] == [0.0] * 784
-        assert r["activations"] == [{"size": 6, "values": [0.0] * 6, "max": 0.0, "active": 0}]
+        assert r["activations"] == [{"kind": "dense", "name": "dense 6", "size": 6, "values": [0.0] * 6, "max": 0.0,
+                                     "active": 0}]
 
 
 @pytest.mark.parametrize("width, height", [(0, 10), (10, 0), (4097, 1), (1, 4097), (-1, -1)])
@@ -267,7 +277,8 @@ def test_predict_shows_each_hidden_layer(worker, hidden, activation):
         assert abs(s["active"] - np.count_nonzero(a > on)) <= 1  # float32 vs float64 at the threshold
     assert shown[0]["active"] > 0
     empty = worker.predict(bytes(60 * 40), 40, 60)["activations"]
-    assert empty == [{"size": n, "values": [0.0] * min(n, 256), "max": 0.0, "active": 0} for n in hidden]
+    assert empty == [{"kind": "dense", "name": f"dense {n}", "size": n, "values": [0.0] * min(n, 256), "max": 0.0,
+                      "active": 0} for n in hidden]
 
 
 def test_sigmoid_units_count_as_active_above_one_half(worker):
@@ -361,6 +372,9 @@ EXAMPLES = "write sizes such as 128 or 128, 64, or layers such as conv 8@5x5, po
     ("784, 128, 9", None),  # hidden sizes 784, 128, 9: a network of 784-784-128-9-10, which is fine
     ("input 3@32x32, dense 10", "the page's images are 1@28x28; drop the input 3@32x32 from the spec"),
     ("conv 4@3x3 pad 1, " * 10 + "dense 10", "the network has 11 layers; the page trains at most 10"),
+    # a model file the page would refuse to load back (pynet/page/models.py), whatever the batch
+    ("conv 512@3x3 pad 1, conv 512@3x3 pad 1, dense 10", "one image through the network would take about 20 MB of "
+                                                         "memory, more than the 16 MB a model may take in the page"),
 ])
 def test_the_network_field_refuses(value, message):
     if message is None:
@@ -403,7 +417,7 @@ def test_the_description_shows_every_layer_as_it_is_typed():
     d = form.describe_network({"network": LENET, "batch_size": "128", "train_size": "50000"})
     assert d["network"] == LENET and d["batch_size"] == 128
     assert [(layer["layer"], layer["shape"], layer["parameters"]) for layer in d["layers"]] == [
-        ("input 1@28x28", [1, 28, 28], 0), ("conv 8@5x5", [8, 24, 24], 8 * 25 + 8), ("pool 2", [8, 12, 12], 0),
+        ("input", [1, 28, 28], 0), ("conv 8@5x5", [8, 24, 24], 8 * 25 + 8), ("pool 2", [8, 12, 12], 0),
         ("conv 16@5x5", [16, 8, 8], 16 * 8 * 25 + 16), ("pool 2", [16, 4, 4], 0), ("dense 128", [128], 128 * 257),
         ("dense 10", [10], 10 * 129)]
     assert d["parameters"] == sum(p.size for p in Network(LENET).parameters.values()) == 37_610
@@ -577,8 +591,8 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     # the trained network becomes the current model, with what the page shows about it
     done = last["done"]
     assert done["reason"] == "completed" and done["message"] == "training completed"
-    assert done["model"] == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
-                             "test_acc": test["accuracy"]}
+    assert basics(done["model"]) == {"name": "trained", "dimensions": [784, 10, 10], "hidden_activation": "relu",
+                                     "test_acc": test["accuracy"]}
     saved = serialize.from_bytes(worker.save_model())
     for k in net.parameters:
         np.testing.assert_array_equal(saved.parameters[k], net.parameters[k])

@@ -166,16 +166,7 @@ def test_the_memory_estimate_of_a_conv_spec_is_near_what_training_takes(text):
     assert estimate / 2 < peak < estimate * 2, (estimate, peak)
 
 
-def test_each_layer_of_a_spec_is_listed_with_its_output_and_parameters():
-    plan = spec.plan(LENET)
-    assert plan.outputs == [("input 1@28x28", (1, 28, 28), 0), ("conv 8@5x5", (8, 24, 24), 8 * 25 + 8),
-                            ("pool 2", (8, 12, 12), 0), ("conv 16@5x5", (16, 8, 8), 16 * 8 * 25 + 16),
-                            ("pool 2", (16, 4, 4), 0), ("dense 128", (128,), 256 * 128 + 128),
-                            ("dense 10", (10,), 128 * 10 + 10)]
-    assert sum(n for _, _, n in plan.outputs) == sum(p.size for p in spec.initialize(plan).values())
-    assert spec.plan("784,128,10").outputs == [("input 784", (784,), 0), ("dense 128", (128,), 100_480),
-                                               ("dense 10", (10,), 1290)]
-    # dropout after a dense layer: the layer's own line, its parameters counted once
-    assert [o[0] for o in spec.plan("input 1@12x12, conv 2@3x3 stride 2 pad 1, dense 32, dense 10", dropout=0.5).outputs] \
-        == ["input 1@12x12", "conv 2@3x3 stride 2 pad 1", "dense 32", "dense 10"]
-    assert spec.plan("conv 2@3x3, dense 32, dense 10", dropout=0.5).outputs[2] == ("dense 32", (32,), 2 * 26 * 26 * 32 + 32)
+def test_the_input_shape_of_a_spec():
+    assert spec.plan(LENET).input_shape == (1, 28, 28)
+    assert spec.plan("input 3@8x8, pool 2, dense 10").input_shape == (3, 8, 8)
+    assert spec.plan("784,128,10").input_shape == (784,)

@@ -10,16 +10,23 @@ const { dom } = ui;
 // only while they are on screen, so that training keeps its pace.
 const WEIGHTS_WHILE_TRAINING_MS = 1500;
 const IMAGES = 24; // test images shown: the mistakes, a cell's images
-const TILES = 32; // first-layer units shown
+const TILES = 32; // first-layer units or kernels shown
+const EVALUATE_MS = 40; // the worker evaluates the test set in slices of about this long
 
 // app: the page's state (window.pynet); app.analysedModel says which of the models shown
 // (app.modelShown) the panel is of.
 export function createAnalysis(client, app) {
   async function refresh() {
     const model = app.modelShown;
+    const stale = () => app.modelShown !== model; // another model is shown: its own refresh takes over
     try {
-      ui.showMistakes(await client.request('misclassified', { k: IMAGES }));
-      ui.showWeights(await client.request('firstLayer', { n: TILES }));
+      // the test set a slice at a time: drawings made meanwhile are read between two slices
+      while (!(await client.request('evaluate', { ms: EVALUATE_MS })).done) if (stale()) return;
+      const mistakes = await client.request('misclassified', { k: IMAGES });
+      const weights = await client.request('firstLayer', { n: TILES });
+      if (stale()) return;
+      ui.showMistakes(mistakes);
+      ui.showWeights(weights);
       app.analysedModel = model;
     } catch (e) {
       if (!(e instanceof WorkerRestarted) && !app.recovering) dom.errorsSummary.textContent = `Could not evaluate the model: ${e.message}`;

@@ -143,7 +143,7 @@ export function createModels(client, app, { reading, analysis, recovered }) {
       const info = await client.request('modelInfo');
       await store.saveModel(bytes, info);
       dom.restoreLocal.disabled = false;
-      ui.modelMessage(`Saved the ${info.name} model ${info.dimensions.join('-')} in this browser.`, 'ok');
+      ui.modelMessage(`Saved the ${info.name} model ${info.label} in this browser.`, 'ok');
     } catch (e) {
       ui.modelMessage(`Could not save in this browser: ${e.message}`);
     }

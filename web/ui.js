@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 export const dom = {
   status: $('status'), loadProgress: $('load-progress'),
   draw: $('draw'), clear: $('clear'), tryTest: $('try-test'), padNote: $('pad-note'), modelName: $('model-name'),
-  activations: $('activations'), memory: $('memory'), schedule: $('schedule'),
+  activations: $('activations'), activationsTitle: $('activations-title'), memory: $('memory'), schedule: $('schedule'),
   prediction: $('prediction'), probabilities: $('probabilities'), seen: $('seen'),
   form: $('train-form'), preset: $('preset'), network: $('network'), networkDescription: $('network-description'),
   activation: $('activation'), augment: $('augment'),
@@ -19,8 +19,8 @@ export const dom = {
   offer: $('offer'), offerText: $('offer-text'), useOffer: $('use-offer'), keepCurrent: $('keep-current'),
   loss: $('loss'), accChart: $('acc-chart'),
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
-  confusion: $('confusion'), weights: $('weights'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
-  modelInfo: $('model-info'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
+  confusion: $('confusion'), weights: $('weights'), weightsCaption: $('weights-caption'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
+  modelInfo: $('model-info'), modelLayers: $('model-layers'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
   modelMessage: $('model-message'), workers: $('workers'),
 };
 
@@ -71,73 +71,153 @@ export function padNote(text) {
   dom.padNote.textContent = text;
 }
 
-// ---- hidden-layer activations: one strip of small squares per hidden layer ----------------
+// ---- hidden layers: a strip of small squares per dense layer, feature maps per conv or pool layer
 
 const CELL = 10; // px per unit, including a 1 px gap
 const COLUMNS = 48;
-let layers = []; // [{size, canvas, label}]
+const MAP_PX = 48; // about how wide a feature map is drawn (a whole number of screen pixels per value)
+let layers = []; // [{kind, name, size or shape, shown, row, canvas or tiles}]
+let layout = '';
 
-// Lay out one strip per hidden layer of a model with these dimensions ([784, ..., 10]).
-export function layoutActivations(dimensions) {
-  const sizes = dimensions.slice(1, -1);
-  if (layers.length === sizes.length && layers.every((l, i) => l.size === sizes[i])) return;
-  layers = sizes.map((size, i) => {
-    const shown = Math.min(size, settings.limits.max_shown_units);
-    const row = document.createElement('div');
-    row.className = 'layer';
-    const label = document.createElement('span');
-    label.className = 'layer-name';
-    label.textContent = `Layer ${i + 1}` + (shown < size ? ` (first ${shown} of ${size})` : ` (${size})`);
-    label.setAttribute('aria-hidden', 'true');
-    const canvas = document.createElement('canvas');
-    canvas.width = Math.min(shown, COLUMNS) * CELL - 1;
-    canvas.height = Math.ceil(shown / COLUMNS) * CELL - 1;
-    canvas.setAttribute('role', 'img');
-    row.append(label, canvas);
-    return { size, shown, canvas, row };
-  });
+// Lay out the hidden layers of a model described by the worker (info.layers, the output last).
+export function layoutActivations(described) {
+  const hidden = described.slice(0, -1);
+  const key = JSON.stringify(hidden);
+  if (key === layout) return;
+  layout = key;
+  layers = hidden.map((l, i) => (l.kind === 'dense' ? denseStrip(l, i) : featureMaps(l, i)));
   dom.activations.replaceChildren(...layers.map((l) => l.row));
+  dom.activationsTitle.textContent = layers.some((l) => l.tiles)
+    ? 'What each hidden layer gives for this drawing: feature maps of the conv and pool layers (each map scaled '
+      + 'to its own strongest value, white), then the dense layers\' units (brighter = stronger)'
+    : 'What lights up in each hidden layer for this drawing (brighter = stronger)';
   showActivations(null);
 }
 
-// activations: [{size, values, max, active}] from the worker, or null (nothing drawn)
+function layerRow(text) {
+  const row = document.createElement('div');
+  row.className = 'layer';
+  const label = document.createElement('span');
+  label.className = 'layer-name';
+  label.textContent = text;
+  label.setAttribute('aria-hidden', 'true');
+  row.append(label);
+  return row;
+}
+
+function denseStrip({ name, shape: [size] }, i) {
+  const shown = Math.min(size, settings.limits.max_shown_units);
+  const row = layerRow(`Layer ${i + 1}` + (shown < size ? ` (first ${shown} of ${size})` : ` (${size})`));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.min(shown, COLUMNS) * CELL - 1;
+  canvas.height = Math.ceil(shown / COLUMNS) * CELL - 1;
+  canvas.setAttribute('role', 'img');
+  row.append(canvas);
+  return { kind: 'dense', name, size, shown, canvas, row };
+}
+
+function featureMaps({ kind, name, shape }, i) {
+  const [channels, height, width] = shape;
+  const shown = Math.min(channels, settings.limits.max_shown_channels);
+  const row = layerRow(`Layer ${i + 1}: ${name}, ${channels} map${channels === 1 ? '' : 's'} of ${height}×${width}`
+    + (shown < channels ? ` (first ${shown} shown)` : ''));
+  const group = document.createElement('div');
+  group.className = 'maps';
+  group.setAttribute('role', 'img');
+  const px = Math.max(1, Math.round(MAP_PX / Math.max(height, width)));
+  const tiles = Array.from({ length: shown }, () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    canvas.style.width = `${width * px}px`;
+    canvas.style.height = `${height * px}px`;
+    return canvas;
+  });
+  group.append(...tiles);
+  row.append(group);
+  return { kind, name, shape, shown, tiles, group, row };
+}
+
+// activations: [{kind, ...}] from the worker (pynet/page/reading.py), or null (nothing drawn)
 export function showActivations(activations) {
   layers.forEach((layer, i) => {
     const a = activations && activations[i];
-    const ctx = layer.canvas.getContext('2d');
-    ctx.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
-    const max = a && a.max > 0 ? a.max : 1;
-    for (let u = 0; u < layer.shown; u++) {
-      const v = a ? Math.max(0, Math.min(1, (a.values[u] ?? 0) / max)) : 0;
-      // from dark slate (off) to bright yellow (strongest in the layer)
-      const r = Math.round(32 + v * (255 - 32));
-      const g = Math.round(38 + v * (216 - 38));
-      const b = Math.round(51 + v * (74 - 51));
-      ctx.fillStyle = `rgb(${r},${g},${b})`;
-      ctx.fillRect((u % COLUMNS) * CELL, Math.floor(u / COLUMNS) * CELL, CELL - 1, CELL - 1);
-    }
-    const what = a && a.max > 0
-      ? `${a.active} of ${layer.size} units active, strongest ${a.max.toFixed(2)}`
-      : 'nothing drawn';
-    layer.canvas.setAttribute('aria-label', `Hidden layer ${i + 1}, ${layer.size} units: ${what}`);
-    layer.row.dataset.active = a ? String(a.active) : '0';
+    if (layer.tiles) showMaps(layer, i, a);
+    else showUnits(layer, i, a);
   });
+}
+
+function showUnits(layer, i, a) {
+  const ctx = layer.canvas.getContext('2d');
+  ctx.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
+  const max = a && a.max > 0 ? a.max : 1;
+  for (let u = 0; u < layer.shown; u++) {
+    const v = a ? Math.max(0, Math.min(1, (a.values[u] ?? 0) / max)) : 0;
+    // from dark slate (off) to bright yellow (strongest in the layer)
+    const r = Math.round(32 + v * (255 - 32));
+    const g = Math.round(38 + v * (216 - 38));
+    const b = Math.round(51 + v * (74 - 51));
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect((u % COLUMNS) * CELL, Math.floor(u / COLUMNS) * CELL, CELL - 1, CELL - 1);
+  }
+  const what = a && a.max > 0
+    ? `${a.active} of ${layer.size} units active, strongest ${a.max.toFixed(2)}`
+    : 'nothing drawn';
+  layer.canvas.setAttribute('aria-label', `Hidden layer ${i + 1}, ${layer.size} units: ${what}`);
+  layer.row.dataset.active = a ? String(a.active) : '0';
+}
+
+// Each map in grey levels 0..255 (white: the map's own strongest value, in its title).
+function showMaps(layer, i, a) {
+  const [channels, height, width] = layer.shape;
+  const shade = grey(255);
+  layer.tiles.forEach((canvas, c) => {
+    paintTile(canvas, a ? a.maps[c] : [], width, height, shade);
+    canvas.title = a && a.scales[c] > 0 ? `map ${c + 1}: white = ${a.scales[c]}` : `map ${c + 1}: nothing`;
+  });
+  const what = a && a.max > 0
+    ? `${a.active} of ${channels} maps active, strongest ${a.max.toFixed(2)}`
+    : 'nothing drawn';
+  layer.group.setAttribute('aria-label', `Hidden layer ${i + 1}, ${layer.name}, feature maps of ${height} by ${width}: ${what}`);
+  layer.row.dataset.active = a ? String(a.active) : '0';
 }
 
 export function showMemory(bytes) {
   dom.memory.textContent = bytes ? `${Math.round(bytes / 2 ** 20)} MB` : '–';
 }
 
-// values: 784 numbers; scale: 1 for 0..1 floats, 255 for uint8
-export function paintGray(canvas, values, scale) {
+// ---- tiles: images, feature maps, weights ------------------------------------------------
+
+// Paint width x height values (row by row; missing ones count as 0) onto canvas, each value
+// turned into [r, g, b] by colour.
+function paintTile(canvas, values, width, height, colour) {
   const ctx = canvas.getContext('2d');
-  const image = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = Math.max(0, Math.min(255, Math.round((values[i] / scale) * 255)));
-    image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = v;
+  const image = ctx.createImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const [r, g, b] = colour(values[i] ?? 0);
+    image.data[4 * i] = r;
+    image.data[4 * i + 1] = g;
+    image.data[4 * i + 2] = b;
     image.data[4 * i + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);
+}
+
+// grey levels: scale (and above) is white
+const grey = (scale) => (value) => {
+  const v = Math.max(0, Math.min(255, Math.round((value / scale) * 255)));
+  return [v, v, v];
+};
+
+// a weight in [-1, 1]: red positive, blue negative, white zero
+function diverging(value) {
+  const a = Math.round(Math.abs(value) * 255);
+  return [value > 0 ? 255 : 255 - a, 255 - a, value < 0 ? 255 : 255 - a];
+}
+
+// values: 784 numbers; scale: 1 for 0..1 floats, 255 for uint8
+export function paintGray(canvas, values, scale) {
+  paintTile(canvas, values, 28, 28, grey(scale));
 }
 
 function tile(values, caption, wrong) {
@@ -194,21 +274,17 @@ export function showCell(trueLabel, predicted, { items, count }) {
   }));
 }
 
-export function showWeights({ tiles }) {
+// The first layer's weights as tiles (pynet/page/analysis.py first_layer): a conv layer's kernels
+// or a dense layer's units, each scaled to its largest magnitude.
+export function showWeights({ tiles, width = 28, height = 28, kind = 'units', count = tiles.length }) {
+  dom.weightsCaption.textContent = kind === 'kernels'
+    ? `First-layer kernels: ${tiles.length < count ? `${tiles.length} of ` : ''}${count} of ${height}×${width} (red positive, blue negative)`
+    : 'First-layer weights (red positive, blue negative)';
   dom.weights.replaceChildren(...tiles.map((w) => {
     const canvas = document.createElement('canvas');
-    canvas.width = canvas.height = 28;
-    const ctx = canvas.getContext('2d');
-    const image = ctx.createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = w[i];
-      const a = Math.round(Math.abs(v) * 255);
-      image.data[4 * i] = v > 0 ? 255 : 255 - a;
-      image.data[4 * i + 1] = 255 - a;
-      image.data[4 * i + 2] = v < 0 ? 255 : 255 - a;
-      image.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(image, 0, 0);
+    canvas.width = width;
+    canvas.height = height;
+    paintTile(canvas, w, width, height, diverging);
     return canvas;
   }));
 }
@@ -319,10 +395,12 @@ export function modelMessage(text, kind = 'error') {
 
 export function showModel(info) {
   const acc = info.test_acc === null || info.test_acc === undefined ? '' : `, ${(info.test_acc * 100).toFixed(1)}% on test`;
-  const label = `${info.name} model ${info.dimensions.join('-')} (${info.hidden_activation}${acc})`;
-  dom.modelName.textContent = `Model: ${info.name} ${info.dimensions.join('-')}`;
-  layoutActivations(info.dimensions);
-  dom.modelInfo.textContent = `In use: the ${label}.`;
+  const label = `${info.name} model ${info.label} (${info.hidden_activation}${acc})`;
+  dom.modelName.textContent = `Model: ${info.name} ${info.label}`;
+  layoutActivations(info.layers);
+  dom.modelInfo.textContent = `In use: the ${label}, ${info.parameters.toLocaleString('en')} parameters.`;
+  const shape = (s) => s.join('×');
+  dom.modelLayers.textContent = `Layers: ${info.layers.map((l) => `${l.name} (${shape(l.shape)})`).join(' → ')}.`;
 }
 
 // A trained model on offer (null: none): what it is and how its run ended.
@@ -334,5 +412,5 @@ export function showOffer(offer) {
   const why = { stopped: 'The run was stopped', diverged: 'The run diverged; its last good epoch was kept',
                 completed: 'The run finished after the model in use was changed',
                 early_stop: 'The run stopped early after the model in use was changed' }[offer.reason] ?? 'The run ended';
-  dom.offerText.textContent = `${why}. Its model ${offer.dimensions.join('-')} (${done}; ${acc}) can replace the one in use, which stays until you choose.`;
+  dom.offerText.textContent = `${why}. Its model ${offer.label} (${done}; ${acc}) can replace the one in use, which stays until you choose.`;
 }

@@ -1,29 +1,66 @@
 """What the model in use gets wrong on the test set, and what its first layer looks at."""
 
+import math
+import time
+
 import numpy as np
 
+from ..layers import Unflatten
 from ..settings import N_CLASSES
+from ..spec import INPUT_SHAPE
 from .datasets import loaded_dataset
-from .models import current
+from .models import current, views
 from .state import STATE
 
 
-def _test_eval(name):
+def _eval_name(name):
+    # Both data files hold the same 10,000 test images: reuse the evaluation made while training.
+    if name is None:
+        return STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    return name
+
+
+def evaluate_test(budget_ms=40, name=None):
+    """Evaluate the model in use on a data set's test images a slice at a time: about budget_ms
+    of it per call (at least one chunk of ``net.chunk`` images), so that the worker answers
+    drawings in between. Once done, misclassified and cell_images use it.
+
+    Returns {'done': bool, 'evaluated': images so far, 'total': test images}.
+    """
+    name = _eval_name(name)
     if STATE["last_eval"] is not None and STATE["last_eval"][0] == name:
-        return STATE["last_eval"]
-    images, labels = loaded_dataset(name)["test"]
-    P = current().forward(images.T)
-    te = (name, P.argmax(axis=0), P.max(axis=0))
-    STATE["last_eval"] = te
-    return te
+        total = len(STATE["last_eval"][1])
+        return {"done": True, "evaluated": total, "total": total}
+    net = current()
+    images = loaded_dataset(name)["test"][0]
+    m = images.shape[0]
+    part = STATE["partial_eval"]
+    if part is None or part["net"] is not net or part["name"] != name:
+        part = STATE["partial_eval"] = {"net": net, "name": name, "at": 0, "predicted": np.zeros(m, np.int64),
+                                        "confidence": np.zeros(m, np.float32)}
+    start, budget = time.perf_counter(), float(budget_ms) / 1000
+    while part["at"] < m:
+        i = part["at"]
+        j = min(m, i + net.chunk)
+        P = net.forward(images[i:j].T)
+        part["predicted"][i:j], part["confidence"][i:j], part["at"] = P.argmax(axis=0), P.max(axis=0), j
+        if time.perf_counter() - start >= budget:
+            break
+    if part["at"] == m:
+        STATE["last_eval"] = (name, part["predicted"], part["confidence"])
+        STATE["partial_eval"] = None
+    return {"done": part["at"] == m, "evaluated": int(part["at"]), "total": int(m)}
+
+
+def _test_eval(name):
+    evaluate_test(math.inf, name)
+    return STATE["last_eval"]
 
 
 def misclassified(k=24, name=None):
     """Up to k test images the current model gets wrong: {'items': [{image, true, predicted,
     confidence}], 'errors', 'total', 'accuracy', 'confusion': 10x10 counts}."""
-    # Both data files hold the same 10,000 test images: reuse the evaluation made while training.
-    if name is None:
-        name = STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    name = _eval_name(name)
     images, labels = loaded_dataset(name)["test"]
     _, pred, conf = _test_eval(name)
     wrong = np.flatnonzero(pred != labels)
@@ -44,7 +81,7 @@ def cell_images(true, predicted, k=24):
     true, predicted = int(true), int(predicted)
     if not (0 <= true < N_CLASSES and 0 <= predicted < N_CLASSES):
         raise ValueError(f"a confusion-matrix cell has labels 0..{N_CLASSES - 1}, got ({true}, {predicted})")
-    name = STATE["last_eval"][0] if STATE["last_eval"] is not None else "small"
+    name = _eval_name(None)
     images, labels = loaded_dataset(name)["test"]
     _, pred, conf = _test_eval(name)
     members = np.flatnonzero((labels == true) & (pred == predicted))
@@ -54,12 +91,33 @@ def cell_images(true, predicted, k=24):
 
 
 def first_layer(n=32):
-    """Up to n first-layer weight rows as 784 values scaled to [-1, 1] (for weight tiles): of the
-    network being trained while a run is in progress, else of the current model."""
+    """What the first layer with weights looks at, as tiles of values scaled to [-1, 1] (each by
+    its own largest magnitude): of the network being trained while a run is in progress, else of
+    the current model.
+
+    Returns {'tiles': up to n lists of height * width values (row by row), 'height', 'width',
+    'kind': 'kernels' (a conv layer: each kernel of each input channel, F * C in all) or 'units'
+    (a dense layer: each unit's weights over its input image), 'count': how many there are}.
+    """
     run = STATE["run"]
-    W = (run["net"] if run is not None else current()).parameters["W1"]
-    rows = W[: max(0, min(int(n), W.shape[0]))].astype(np.float64)
+    net = run["net"] if run is not None else current()
+    W = net.parameters["W1"]
+    if W.ndim == 4:  # conv kernels (F, C, kh, kw)
+        kind, (height, width) = "kernels", W.shape[2:]
+    else:  # a dense layer's rows, over the image before it: (C, H, W), its channels one above the other
+        i = next(i for i, layer in enumerate(net.layers) if layer.param_names)
+        before = [shape for j, _, shape in views(net) if j < i]
+        C, H, Wd = before[-1] if before else _input_shape(net)
+        kind, height, width = "units", C * H, Wd
+    rows = W.reshape(-1, height * width)
+    rows = rows[: max(0, min(int(n), rows.shape[0]))].astype(np.float64)
     scale = np.abs(rows).max(axis=1, keepdims=True)
     scale[scale == 0] = 1
-    return {"tiles": np.round(rows / scale, 3).tolist()}
+    return {"tiles": np.round(rows / scale, 3).tolist(), "height": int(height), "width": int(width), "kind": kind,
+            "count": int(W.size // (height * width))}
 
+
+def _input_shape(net):
+    """The (C, H, W) of the network's input image: MNIST's 1@28x28, or a spec's own."""
+    first = net.layers[0]
+    return first.shape if isinstance(first, Unflatten) else INPUT_SHAPE

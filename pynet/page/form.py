@@ -10,12 +10,15 @@ import json
 import math
 import re
 
+import numpy as np
+
 from .. import spec
 from ..augment import AUGMENTATIONS
 from ..errors import SettingError
 from ..model import HIDDEN_ACTIVATIONS
 from ..optim import OPTIMIZERS
-from ..settings import MAX_EPOCHS, MAX_FULL_BATCH, MAX_LAYERS, MAX_TRAINING_BYTES, N_CLASSES, N_INPUTS
+from ..settings import (MAX_EPOCHS, MAX_FULL_BATCH, MAX_LAYERS, MAX_SAMPLE_VALUES, MAX_TRAINING_BYTES, N_CLASSES,
+                        N_INPUTS)
 from ..trainer import TrainConfig
 from .datasets import loaded_dataset
 from .state import as_py
@@ -66,13 +69,17 @@ def network_plan(value, activation="relu", field="network"):
         plan = spec.plan(text, activation)
     except ValueError as e:
         raise SettingError(field, str(e)) from None
-    if plan.outputs[0][1] not in ((N_INPUTS,), spec.INPUT_SHAPE):
+    if plan.input_shape not in ((N_INPUTS,), spec.INPUT_SHAPE):
         raise SettingError(field, f"the page's images are {'%d@%dx%d' % spec.INPUT_SHAPE}; drop the input "
-                                  f"{plan.outputs[0][0][len('input '):]} from the spec")
-    layers = len(plan.outputs) - 1
+                                  f"{'%d@%dx%d' % plan.input_shape} from the spec")
+    layers = len(plan.views)
     if layers > MAX_LAYERS:
         raise SettingError(field, f"the network has {layers} layers; the page trains at most {MAX_LAYERS} "
                                   f"(conv, pool and dense layers, the output layer included)")
+    if plan.values > MAX_SAMPLE_VALUES:  # a model the page could not load back (models.load_model)
+        raise SettingError(field, f"one image through the network would take about {_megabytes(4 * plan.values)} of "
+                                  f"memory, more than the {_megabytes(4 * MAX_SAMPLE_VALUES)} a model may take in the "
+                                  f"page; use fewer or smaller layers")
     return plan
 
 
@@ -148,9 +155,12 @@ def describe_network(config):
         batch = train_size  # full batch
     batch = batch or 128
     need = check_memory(plan, batch, field)
-    return {"network": network_name(plan),
-            "layers": [{"layer": text, "shape": list(shape), "parameters": n} for text, shape, n in plan.outputs],
-            "parameters": sum(n for _, _, n in plan.outputs), "training_bytes": int(need), "batch_size": batch}
+    layers = [{"layer": "input", "shape": list(plan.input_shape), "parameters": 0}]
+    for i, text, shape in plan.views:
+        layers.append({"layer": text, "shape": list(shape),
+                       "parameters": sum(int(np.prod(s)) for s in plan.shapes[i].values())})
+    return {"network": network_name(plan), "layers": layers, "parameters": sum(layer["parameters"] for layer in layers),
+            "training_bytes": int(need), "batch_size": batch}
 
 
 def network_name(plan):

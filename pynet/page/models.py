@@ -6,19 +6,41 @@ A stopped or diverged run, or one that ended after the model in use had changed,
 network on offer (``trained``) until the user takes it or keeps the current one.
 """
 
-from .. import serialize
-from ..settings import MAX_MODEL_BYTES, MAX_MODEL_LAYERS, N_CLASSES, N_INPUTS
+from .. import serialize, spec
+from ..settings import MAX_MODEL_BYTES, MAX_MODEL_LAYERS, MAX_SAMPLE_VALUES, N_CLASSES, N_INPUTS
 from .state import STATE, as_bytes
 
 
+def views(net):
+    """The layers of net that the page shows (conv, pool, dense, the output last):
+    [(index in net.layers, name such as 'conv 8@5x5', output shape of one image)]."""
+    return spec.plan(net.spec, net.hidden_activation).views
+
+
 def describe(net, name):
-    """What the page shows of a model. Its metadata comes from a file: only an accuracy that is
-    a number between 0 and 1 is shown."""
+    """What the page shows of a model: its name, its layers ('label': 784-128-10 for a dense
+    network, else its spec; 'layers': [{'name', 'kind', 'shape'}] each layer's output for one
+    image), its parameter count. Its metadata comes from a file: only an accuracy that is a
+    number between 0 and 1 is shown."""
     acc = net.metadata.get("test_acc")
     if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1:
         acc = None
+    dense = net.spec == ",".join(map(str, net.dimensions))
     return {"name": name, "dimensions": list(net.dimensions), "hidden_activation": net.hidden_activation,
-            "test_acc": None if acc is None else float(acc)}
+            "test_acc": None if acc is None else float(acc), "spec": net.spec,
+            "label": "-".join(map(str, net.dimensions)) if dense else net.spec,
+            "parameters": int(sum(p.size for p in net.parameters.values())),
+            "layers": [{"name": text, "kind": text.split()[0], "shape": list(shape)} for _, text, shape in views(net)]}
+
+
+def _fits(net):
+    """net, refused with ValueError when one image through its layers takes more than the page allows."""
+    values = spec.plan(net.spec, net.hidden_activation).values
+    if values > MAX_SAMPLE_VALUES:
+        mb = 4 / 2**20
+        raise ValueError(f"its layers need about {values * mb:,.0f} MB for one image, more than the "
+                         f"{MAX_SAMPLE_VALUES * mb:,.0f} MB a model may take here")
+    return net
 
 
 def set_model(net, name):
@@ -26,7 +48,7 @@ def set_model(net, name):
     info = describe(net, name)
     STATE["model"] = net
     STATE["model_info"] = info
-    STATE["last_eval"] = None
+    STATE["last_eval"] = STATE["partial_eval"] = None
     return info
 
 
@@ -42,7 +64,7 @@ def load_model(data, name="uploaded"):
     current model kept) if invalid."""
     net = serialize.from_bytes(as_bytes(data), expect_io=(N_INPUTS, N_CLASSES), max_bytes=MAX_MODEL_BYTES,
                                max_layers=MAX_MODEL_LAYERS)
-    return set_model(net, str(name)[:40])
+    return set_model(_fits(net), str(name)[:40])
 
 
 def save_model():

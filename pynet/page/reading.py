@@ -1,18 +1,20 @@
-"""Reading a drawing: the 28x28 image, the probabilities and each hidden layer's activations."""
+"""Reading a drawing: the 28x28 image, the probabilities, and what each hidden layer gives
+(a dense layer's activations, a conv or pooling layer's feature maps)."""
 
 import numpy as np
 
 from ..preprocess import preprocess
-from ..settings import MAX_SHOWN_UNITS, N_CLASSES
-from .models import current
+from ..settings import MAX_SHOWN_CHANNELS, MAX_SHOWN_UNITS, N_CLASSES
+from .models import current, views
 from .state import as_bytes
 
 
 def predict(pixels, width, height):
     """Read a drawing: pixels are RGBA (4 bytes per pixel) or grey (1 byte) of a width x height canvas.
 
-    Returns {'probabilities': [10], 'digit': int or None, 'image28': [784 floats]} for the
-    current model; digit is None (and probabilities zero) for an empty canvas.
+    Returns {'probabilities': [10], 'digit': int or None, 'image28': [784 floats],
+    'activations': each hidden layer's (see _activations)} for the current model; digit is
+    None (and probabilities zero) for an empty canvas.
     """
     width, height = int(width), int(height)
     if not (0 < width <= 4096 and 0 < height <= 4096):
@@ -32,26 +34,37 @@ def predict(pixels, width, height):
     if not x.any():
         return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28,
                 "activations": _activations(net, None)}
-    p = net.forward(x)[:, 0].astype(np.float64)
+    outputs = net.outputs(x)
+    p = outputs[-1].astype(np.float64)
     return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28,
-            "activations": _activations(net, x)}
+            "activations": _activations(net, outputs)}
 
 
-def _activations(net, x):
-    """Each hidden layer's activations for the input column x (None: nothing drawn, all zero).
+def _activations(net, outputs):
+    """What each hidden layer (every shown layer but the output) gives for a drawing, from
+    net.outputs (None: nothing drawn, all zero), as the page draws it.
 
-    [{'size': units in the layer, 'values': the first MAX_SHOWN_UNITS activations (3 decimals),
-    'max': the largest activation of the layer, 'active': how many units are above zero}]
+    A dense layer: {'kind': 'dense', 'name', 'size': its units, 'values': the first
+    MAX_SHOWN_UNITS activations (3 decimals), 'max': the largest, 'active': units above zero}.
+    A conv or pooling layer, its feature maps: {'kind': 'conv' or 'pool', 'name', 'shape':
+    [C, H, W], 'maps': the first MAX_SHOWN_CHANNELS channels, each H * W grey levels 0..255
+    (row by row) scaled to its own strongest value (255), 'scales': each map's strongest value,
+    'max', 'active': channels with any value above zero}.
     """
-    sizes = net.dimensions[1:-1]
-    if x is None:
-        return [{"size": n, "values": [0.0] * min(n, MAX_SHOWN_UNITS), "max": 0.0, "active": 0} for n in sizes]
-    out = []
     on = 0.5 if net.hidden_activation == "sigmoid" else 1e-6
-    for a in net.activations(x[:, 0])[:-1]:
-        a = a.astype(np.float64)
-        out.append({"size": int(a.size), "values": np.round(a[:MAX_SHOWN_UNITS], 3).tolist(),
-                    "max": round(float(a.max()), 4) if a.size else 0.0,
-                    "active": int(np.count_nonzero(a > on))})
+    out = []
+    for i, name, shape in views(net)[:-1]:
+        kind = name.split()[0]
+        a = np.zeros(shape) if outputs is None else outputs[i].astype(np.float64)
+        top = round(float(a.max()), 4) if a.size else 0.0
+        if kind == "dense":
+            out.append({"kind": kind, "name": name, "size": int(a.size), "values": np.round(a[:MAX_SHOWN_UNITS], 3).tolist(),
+                        "max": top, "active": int(np.count_nonzero(a > on))})
+            continue
+        maps = a[:MAX_SHOWN_CHANNELS].reshape(-1, shape[1] * shape[2])
+        scales = maps.max(axis=1, initial=0.0)
+        grey = np.round(255 * np.clip(maps, 0, None) / np.where(scales > 0, scales, 1)[:, None]).astype(np.uint8)
+        out.append({"kind": kind, "name": name, "shape": list(shape), "maps": grey.tolist(),
+                    "scales": np.round(scales, 4).tolist(), "max": top,
+                    "active": int(np.count_nonzero((a > on).any(axis=(1, 2))))})
     return out
-

@@ -15,6 +15,7 @@ STATE = {
     "datasets": {},       # name -> {split: (images (m, 784) uint8, labels (m,) uint8)}
     "run": None,          # the training run in progress, see runs.start_training
     "last_eval": None,    # (dataset name, predictions, probabilities max) of the current model on test
+    "partial_eval": None,  # an evaluation of the current model on test in progress, see analysis.evaluate_test
     "offer": None,        # a trained model the user may take instead of the current one, see models.trained
     "helper": None,       # in a helper worker: the network and data of its shards, see runs.helper_start
 }

@@ -103,11 +103,32 @@ def draw_and_read(page, digit, timeout=10.0):
 
 
 def activation_view(page):
-    """(number of layer strips, their pixels as data URLs, their aria-labels)."""
+    """(number of hidden layers shown, each one's pixels (the data URLs of its canvases: a dense
+    layer's strip, a conv or pool layer's feature maps), each one's aria-label)."""
     return page.evaluate("""(() => {
-        const rows = [...document.querySelectorAll('#activations .layer canvas')];
-        return [rows.length, rows.map((c) => c.toDataURL()), rows.map((c) => c.getAttribute('aria-label'))];
+        const rows = [...document.querySelectorAll('#activations .layer')];
+        return [rows.length, rows.map((r) => [...r.querySelectorAll('canvas')].map((c) => c.toDataURL()).join(' ')),
+                rows.map((r) => r.querySelector('[role=img]').getAttribute('aria-label'))];
     })()""")
+
+
+def feature_maps(page, pixels=False):
+    """Each conv or pool layer's feature maps on the page: [{'label': its aria-label, 'name': its
+    caption, 'tiles': [[width, height, how many of its pixels are not black]], and with pixels,
+    'pixels': each tile's grey levels row by row}]."""
+    return page.evaluate("""(pixels) => [...document.querySelectorAll('#activations .layer .maps')].map((group) => {
+        const canvases = [...group.querySelectorAll('canvas')];
+        const grey = canvases.map((c) => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            return Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]);
+        });
+        return {
+            label: group.getAttribute('aria-label'),
+            name: group.parentElement.querySelector('.layer-name').textContent,
+            tiles: canvases.map((c, i) => [c.width, c.height, grey[i].filter((v) => v > 0).length]),
+            ...(pixels ? { pixels: grey } : {}),
+        };
+    })""", pixels)
 
 
 def pad_pixels(page):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import pynet
-from pynet.settings import PRESETS
+from pynet.settings import DEFAULT_MODEL, PRESETS
 from e2e_helpers import (  # noqa: F401  (start_run, wait_idle: also used by the other browser tests)
     IS_DEFAULT_MODEL,
     READING_CURRENT,
@@ -79,7 +79,7 @@ def test_ready_without_errors_or_outside_requests(app):
     # nothing went wrong while the page loaded (the `app` fixture checks each test after that)
     assert rec.startup == {}, rec.startup
     # the default model and the sample strip are shown
-    assert "784-128-10" in page.text_content("#model-name")
+    assert DEFAULT_MODEL["spec"] in page.text_content("#model-name")
     # the worker's Pyodide runs without stack switching (JSPI), as the Pyodide test suite under Node
     assert page.evaluate("window.pynet.jspi") is False
     wait_until(page, "document.querySelectorAll('#samples canvas').length === 24", timeout=10)
@@ -123,8 +123,11 @@ def test_clear_empties_the_reading(app):
     assert page.locator("#probabilities li.best").count() == 0
 
 
-def test_hidden_layer_activations_follow_the_drawing(app):
+def test_hidden_layer_activations_follow_the_drawing(app, native_model):
+    """A dense model's hidden layer, a strip of units (a conv model's feature maps: test_page_conv.py)."""
     page, _ = app
+    path, net = native_model
+    assert upload(page, path).startswith("Loaded")
     assert draw_and_read(page, "1") == "1"
     n, pixels_1, labels_1 = activation_view(page)
     assert n == hidden_layers_of_current_model(page) == 1
@@ -137,6 +140,8 @@ def test_hidden_layer_activations_follow_the_drawing(app):
     page.click("#clear")
     _, pixels_empty, labels_empty = activation_view(page)
     assert pixels_empty != pixels_0 and "nothing drawn" in labels_empty[0]
+    draw_and_read(page, "7")
+    assert_reading_is_native(page, net)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -311,7 +316,7 @@ def test_try_a_test_image_with_the_keyboard(app):
     probabilities = assert_reading_is_native(page, default_model())
     assert digit == str(int(np.argmax(probabilities)))
     _, _, activation_labels = activation_view(page)
-    assert "units active" in activation_labels[0]
+    assert "active, strongest" in activation_labels[0], activation_labels
     print(f"\ntest image no. {index} labelled {label}, read as {digit}")
 
 
@@ -424,7 +429,7 @@ def test_model_download_upload_and_refusal(app, tmp_path):
     page, _ = app
     path = download(page, tmp_path / "model.npz")
     assert path.stat().st_size > 1000
-    assert pynet.load(path).dimensions == [784, 128, 10]
+    assert pynet.load(path).spec == DEFAULT_MODEL["spec"]
     # a broken file is refused and the model in use stays
     bad = tmp_path / "broken.npz"
     bad.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
