@@ -55,6 +55,7 @@ NATIVE_RECIPES = [  # 784-h-10, Adam, batch 128, constant learning rate; the sec
     {"name": "784-512-10, L2 1e-4", "hidden": 512, "lr": 0.0015, "l2": 1e-4, "batch": 128},
 ]
 TARGET = 0.97
+RAW = CACHE / "last_run.json"  # the last run's measurements, for --report-only
 MAX_EPOCHS_TO_TARGET = 8
 log, med = bench.log, bench.med
 
@@ -236,7 +237,10 @@ def run_browser(dist, tf, rounds, quick):
                     try:
                         page.evaluate("([n, r]) => window.peers.run(n, 'batches', r)", [name, {**r, "batches": 2}])
                     except PlaywrightError as e:
-                        unable[("conv", name)] = str(e).split("\n")[0].removeprefix("Page.evaluate: ")
+                        why = str(e).split("\n")[0].removeprefix("Page.evaluate: ")
+                        while why.startswith("Error: "):
+                            why = why.removeprefix("Error: ")
+                        unable[("conv", name)] = why
                         log(f"browser: {name} cannot train the convnet: {unable[('conv', name)]}")
                 for job in jobs:
                     cs = job["contenders"]
@@ -277,40 +281,86 @@ def value(job, run):
     return run["samples_per_s"]
 
 
-def table(p, rows, job, unit, ours, runs_of, extra=lambda c, xs: "", unable=None):
+def table(p, rows, job, unit, ours, runs_of, extra=lambda c, xs: "", unable=None, names=NAMES):
     """Rows of one recipe: median and best of the rounds, the peer/pynet ratio of medians."""
     lower_better = unit == "s"
     base = med([value(job, x) for x in runs_of(ours)])
-    for c in rows:
+    for k, c in enumerate(rows):
+        label = rows[c] if k == 0 else ""  # the recipe once, on its first row
         xs = runs_of(c)
         vals = [value(job, x) for x in xs]
         ok = [v for v in vals if v is not None]
         if unable and c in unable:
-            p(f"| {rows[c]} | {NAMES[c]} | cannot train it | | | {unable[c]} |")
+            p(f"| {label} | {names[c]} | cannot train it | | | {unable[c]} |")
             continue
         if not ok:
-            p(f"| {rows[c]} | {NAMES[c]} | not reached | | | {extra(c, xs)} |")
+            p(f"| {label} | {names[c]} | not reached | | | {extra(c, xs)} |")
             continue
         m = med(ok)
         best = min(ok) if lower_better else max(ok)
         ratio = "1" if c == ours else (f"{m / base:.2f}" if base else "–")
         f = (lambda v: f"{v:.1f} s") if lower_better else (lambda v: f"{v:,.0f}")
-        p(f"| {rows[c]} | {NAMES[c]} | {f(m)} | {f(best)} | {ratio} | {', '.join(f(v) if v else '–' for v in vals)}"
+        p(f"| {label} | {names[c]} | {f(m)} | {f(best)} | {ratio} | {', '.join(f(v) if v else '–' for v in vals)}"
           f"{extra(c, xs)} |")
 
 
-def report(m, nat, web, args, started):
+SUMMARY_COLUMNS = ["tfjs-wasm", "tfjs-cpu", "sklearn", "torch"]
+
+
+def summary(p, nat, web):
+    """One table: each recipe's median for pynet and for each peer, with the peer/pynet ratio."""
+    rows = []  # (recipe, unit, pynet's runs, {peer: runs or a reason})
+    if web:
+        for job in web["jobs"]:
+            runs = [x for x in web["runs"] if x["job"] == job["name"]]
+            ours, peers = job["contenders"][0], job["contenders"][1:]
+            unable = {u["contender"]: u["why"] for u in web["unable"] if u["job"] == job["name"]}
+            name = {"fast": "browser: Fast preset (784-128-10, 2 epochs of 5,000), samples/s",
+                    "to97": "browser: 50,000 images to 97% test accuracy, seconds",
+                    "conv": "browser: the small convnet, samples/s"}[job["name"]]
+            cells = {c: f"cannot train it: {unable[c]}" if c in unable
+                     else [value(job["name"], x) for x in runs if x["contender"] == c] for c in peers}
+            rows.append((name, job["unit"], [value(job["name"], x) for x in runs if x["contender"] == ours], cells))
+    if nat:
+        for recipe in NATIVE_RECIPES:
+            runs = [x for x in nat["runs"] if x["recipe"] == recipe["name"]]
+            cells = {c: "not installed" if c in nat["missing"] else [x["samples_per_s"] for x in runs if x["contender"] == c]
+                     for c in ("sklearn", "torch")}
+            rows.append((f"native, 1 thread: {recipe['name']} on 50,000, samples/s", "samples/s",
+                         [x["samples_per_s"] for x in runs if x["contender"] == "pynet"], cells))
+    p("| recipe | pynet | " + " | ".join(NAMES[c] for c in SUMMARY_COLUMNS) + " |")
+    p("|---|---:|" + "---:|" * len(SUMMARY_COLUMNS))
+    for name, unit, ours, cells in rows:
+        f = (lambda v: f"{v:.1f} s") if unit == "s" else (lambda v: f"{v:,.0f}")
+        base = med(ours)
+        out = []
+        for c in SUMMARY_COLUMNS:
+            cell = cells.get(c)
+            if cell is None:
+                out.append("")
+            elif isinstance(cell, str):
+                out.append(cell)
+            elif med(cell) is None:
+                out.append("not reached")
+            else:
+                out.append(f"{f(med(cell))} ({med(cell) / base:.2f}×)")
+        p(f"| {name} | {f(base) if base else '–'} | " + " | ".join(out) + " |")
+    p("\nMedians; in brackets the peer's median over pynet's.\n")
+
+
+def report(run):
+    """The Markdown report of a run's measurements (the dict main saves as RAW)."""
+    m, nat, web = run["machine"], run["native"], run["browser"]
     L = []
     p = L.append
-    p(f"# pynet and its peers, {time.strftime('%Y-%m-%d %H:%M')} UTC\n")
-    p(f"Command: `.venv/bin/python benchmarks/peers.py{' --quick' if args.quick else ''}"
-      f"{' --no-browser' if args.no_browser else ''}{' --no-native' if args.no_native else ''}`"
-      f"; run time {time.monotonic() - started:.0f} s.\n")
+    p(f"# pynet and its peers, {run['date']} UTC\n")
+    p(f"Command: `.venv/bin/python benchmarks/peers.py{run['options']}`; run time {run['seconds']:.0f} s.\n")
     p(f"Machine: {m['cpu']}, {m['cores']} cores; load average (1/5/15 min) {fmt_load(m['load'])} at the start, "
-      f"{fmt_load(load())} at the end. Python {m['python']}, NumPy {m['numpy']}; Node {m['node']}.\n")
+      f"{fmt_load(run['load_end'])} at the end. Python {m['python']}, NumPy {m['numpy']}; Node {m['node']}.\n")
     p("Wall-clock numbers on a 2-core machine: median and best of the rounds, each contender in turn, the order "
       "rotated every round. peer/pynet: the ratio of the medians (for samples/s above 1 means faster than pynet; "
       "for seconds above 1 means slower).\n")
+    summary(p, nat, web)
     if web:
         init = web["init"]
         tw = init.get("tfjs-wasm", {})
@@ -345,6 +395,9 @@ def report(m, nat, web, args, started):
           "Pyodide in a Web Worker (the page's form takes layer sizes only), TF.js with `model.fit` timed by "
           "`onBatchEnd`. Before the rounds, TF.js trains one epoch of 1,280 images on each backend and every "
           "convnet contender 2 batches, as pynet's page warms its worker up after start-up.\n")
+        if any("Conv2DBackpropFilter" in u["why"] for u in web["unable"]):
+            p("TF.js's wasm backend has no kernel for the gradient of a convolution's filters (Conv2DBackpropFilter; "
+              "open issue tensorflow/tfjs#8474): it runs a trained convnet but cannot train one.\n")
     if nat:
         p("## Natively: one BLAS thread for all, a fresh process per contender and round\n")
         miss = ", ".join(NAMES[c] for c in nat["missing"])
@@ -356,13 +409,13 @@ def report(m, nat, web, args, started):
         for recipe in NATIVE_RECIPES:
             runs = [x for x in nat["runs"] if x["recipe"] == recipe["name"]]
             label = f"{recipe['name']}, Adam {recipe['lr']}, batch 128, 50,000 images (samples/s)"
-            cs = ["pynet", "sklearn", "torch"]
-            rows = {c: label for c in cs if c not in nat["missing"]}
-            table(p, rows, "native", "samples/s", "pynet", lambda c: [x for x in runs if x["contender"] == c])
+            rows = {c: label for c in ("pynet", "sklearn", "torch") if c not in nat["missing"]}
+            table(p, rows, "native", "samples/s", "pynet", lambda c: [x for x in runs if x["contender"] == c],
+                  names={**NAMES, "pynet": "pynet (`Network.train`)"})
             for c in nat["missing"]:
-                p(f"| {label} | {NAMES[c]} | not installed | | | |")
+                p(f"| | {NAMES[c]} | not installed | | | |")
         p("")
-        p(f"Each process trains {args.epochs} full epochs of the 50,000 images (shuffled, batch 128) and reports "
+        p(f"Each process trains full epochs ({run['epochs']}) of the 50,000 images (shuffled, batch 128) and reports "
           "samples / the epochs' seconds; OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1 for every process "
           "(and torch.set_num_threads(1)). pynet: `Network.train` as `pynet train` runs it (uint8 images, "
           "converted batch by batch; its flush of float32 subnormals on). scikit-learn: `MLPClassifier(solver="
@@ -383,7 +436,13 @@ def main():
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--no-native", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "peers_results.md")
+    parser.add_argument("--report-only", action="store_true", help=f"write the report of the last run again ({RAW})")
     args = parser.parse_args()
+    if args.report_only:
+        text = report(json.loads(RAW.read_text()))
+        print(text)
+        args.out.write_text(text + "\n")
+        return
     started = time.monotonic()
     m = bench.machine()
     log(f"load average at start: {fmt_load(m['load'])}")
@@ -394,7 +453,14 @@ def main():
         bench.site_builder().build(args.dist)
     nat = None if args.no_native else run_native(args.dist, rounds + 2, args.epochs, sk)
     web = None if args.no_browser else run_browser(args.dist, tf, rounds, args.quick)
-    text = report(m, nat, web, args, started)
+    options = "".join(f" --{k.replace('_', '-')}" for k in ("quick", "no_browser", "no_native") if getattr(args, k))
+    options += f" --rounds {args.rounds}" if args.rounds else ""
+    options += f" --epochs {args.epochs}" if args.epochs != 3 else ""
+    run = {"date": time.strftime("%Y-%m-%d %H:%M"), "options": options, "seconds": time.monotonic() - started,
+           "load_end": load(), "machine": m, "native": nat, "browser": web, "epochs": args.epochs}
+    RAW.parent.mkdir(parents=True, exist_ok=True)
+    RAW.write_text(json.dumps(run, indent=1))
+    text = report(run)
     print(text)
     args.out.write_text(text + "\n")
     log(f"wrote {args.out}")
