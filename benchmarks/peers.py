@@ -1,7 +1,7 @@
 """pynet and its peers in one run: TensorFlow.js in the same Chromium, scikit-learn and PyTorch natively.
 
-    .venv/bin/python benchmarks/peers.py                # everything (about 10 minutes on 2 idle cores)
-    .venv/bin/python benchmarks/peers.py --quick        # no 97% runs, 2 rounds: about 4 minutes
+    .venv/bin/python benchmarks/peers.py                # everything: 8 minutes at load 5, 14 at load 8 (2 cores)
+    .venv/bin/python benchmarks/peers.py --quick        # no 97% runs, 2 rounds: about 5 minutes
     .venv/bin/python benchmarks/peers.py --no-browser   # the native side only
 
 The peers' software is fetched by this command only, into .cache/peers/ (never into dist/ or web/):
