@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: serve site test test-native test-pyodide test-browser bench mutation clean
+.PHONY: serve site test test-native test-pyodide test-browser bench bench-peers mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(VENV)/.installed $(E2E_NODE)
 bench: $(VENV)/.installed
 	$(PY) build/make_site.py
 	$(PY) benchmarks/run.py
+
+# pynet against TensorFlow.js (same Chromium), scikit-learn and PyTorch (native): fetches the
+# peers into .cache/peers/ (npm ci, pip --require-hashes) and writes benchmarks/peers_results.md
+bench-peers: $(VENV)/.installed
+	$(PY) benchmarks/peers.py
 
 # Mutation testing (slow, not in CI): score per module of pynet/; MODULES="optim model" for a subset.
 mutation: $(VENV)/.installed
