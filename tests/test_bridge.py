@@ -286,7 +286,7 @@ def with_helpers(b, budget_ms=50, tamper=None, limit=10_000):
         if r["done"] is not None:
             return
         if r["request"] is not None:
-            answers = [b.helper_gradients(r["request"]["parameters"], shard) for shard in r["request"]["shards"]]
+            answers = [b.helper_gradients(r["request"]["parameters"], shard, r["request"]["step"]) for shard in r["request"]["shards"]]
             own = b.step(budget_ms)
             assert own["awaiting"] and own["request"] is None and own["done"] is None
             yield own
@@ -312,7 +312,7 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augm
     """Two workers driven like web/worker.js against one worker's step() with the same seed: the
     same batch losses and final parameters (float32 tolerance above), the same per-epoch
     accuracies, and the run's network becomes the current model. With augmentation, the helper
-    distorts its shards as the run does (it counts the requests: each is one step)."""
+    distorts its shards as the run does (each request carries its batch's step)."""
     config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1,
               "augment": augment}
     worker.start_training(config)
@@ -327,6 +327,7 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augm
     results = list(with_helpers(worker))
     requests = [r["request"] for r in results if r["request"] is not None]
     assert len(requests) == 16 and all(len(q["shards"]) == 1 for q in requests)
+    assert [q["step"] for q in requests] == list(range(16))
     sizes = [len(q["shards"][0]) // 4 for q in requests]  # int32 indices
     assert sizes == [64] * 7 + [52] + [64] * 7 + [52]  # np.array_split: 1000 = 7 x 128 + 104, halved
     epochs = [e for r in results for e in r["epochs"]]

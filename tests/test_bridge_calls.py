@@ -857,7 +857,7 @@ def test_warm_up_uses_a_784_128_10_network_on_the_small_data_set(worker):
 
 def test_helper_calls_are_refused_out_of_turn(worker):
     with pytest.raises(ValueError, match="^this worker is not a helper of a data-parallel run$"):
-        worker.helper_gradients(b"", b"")
+        worker.helper_gradients(b"", b"", 0)
     worker.start_training({"hidden": "4", "epochs": 1})
     with pytest.raises(ValueError, match="^no helper gradients were asked for$"):
         worker.step(1, [])
@@ -900,7 +900,7 @@ def test_a_helper_sends_its_shard_sum_as_float32(worker, arrays):
         "dimensions": [784, 4, 10], "train_size": 250}
     net = Network([784, 4, 10], seed=3)
     idx = np.array([249, 5, 17, 0, 200], np.int32)
-    part = worker.helper_gradients(JsBuffer(net.flat_parameters().tobytes()), JsBuffer(idx.tobytes()))
+    part = worker.helper_gradients(JsBuffer(net.flat_parameters().tobytes()), JsBuffer(idx.tobytes()), 0)
     loss_sum, correct, grads = net.gradients(arrays["train_images"][idx].T, arrays["train_labels"][idx])
     np.testing.assert_allclose(np.frombuffer(part["grad"], np.float32), net.flatten_gradients(grads) * 5,
                                rtol=1e-5, atol=1e-7)
@@ -908,9 +908,9 @@ def test_a_helper_sends_its_shard_sum_as_float32(worker, arrays):
     assert part["loss_sum"] == pytest.approx(loss_sum, rel=1e-6) and type(part["loss_sum"]) is float
     for bad in ([250], [-1]):  # outside the run's 250 training images
         with pytest.raises(ValueError, match="^a shard names images outside the run's training set$"):
-            worker.helper_gradients(net.flat_parameters().tobytes(), np.array(bad, np.int32).tobytes())
+            worker.helper_gradients(net.flat_parameters().tobytes(), np.array(bad, np.int32).tobytes(), 0)
     with pytest.raises(ValueError, match="^expected 3190 parameter values"):
-        worker.helper_gradients(net.flat_parameters()[1:].tobytes(), idx.tobytes())
+        worker.helper_gradients(net.flat_parameters()[1:].tobytes(), idx.tobytes(), 0)
     # a helper touches neither the model nor a run
     assert same_model(worker.save_model(), before) and not training()
 
@@ -922,7 +922,7 @@ def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
     worker.helper_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4})
     r = worker.step(60)
     for batch in range(3):
-        answers = [worker.helper_gradients(r["request"]["parameters"], s) for s in r["request"]["shards"]]
+        answers = [worker.helper_gradients(r["request"]["parameters"], s, r["request"]["step"]) for s in r["request"]["shards"]]
         assert worker.step(60)["awaiting"]
         if batch < 2:
             r = worker.step(60, answers)  # the batch applied, up to the next request

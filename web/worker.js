@@ -185,10 +185,10 @@ async function trainLoop(id) {
       if (request) {
         if (run.helperLost) throw helperFailed('it stopped unexpectedly');
         // the other shards of the batch go to the helpers while this worker computes its own
-        const { parameters, shards } = request;
+        const { parameters, shards, step } = request;
         const asked = run.helpers.map((h, k) => {
           const copy = k === run.helpers.length - 1 ? parameters : parameters.slice();
-          return h.request('gradients', { parameters: copy, shard: shards[k] }, [copy.buffer]);
+          return h.request('gradients', { parameters: copy, shard: shards[k], step }, [copy.buffer]);
         });
         const t0 = performance.now();
         call('step', STEP_MS);
@@ -318,7 +318,7 @@ async function handle(type, p) {
       return call('helper_start', pyodide.toPy(p.config));
     case 'gradients': {
       const t0 = performance.now();
-      const out = call('helper_gradients', p.parameters, p.shard);
+      const out = call('helper_gradients', p.parameters, p.shard, p.step);
       out.ms = performance.now() - t0; // for benchmarks/parallel_results.md
       return out;
     }

@@ -158,7 +158,8 @@ def _step(budget_ms, replies):
             out["epochs"].append(_epoch_out(run, event))
         elif kind == "gradients":
             out["request"] = {"parameters": np.asarray(event["parameters"], np.float32).tobytes(),
-                              "shards": [idx.astype(np.int32).tobytes() for idx in event["shards"]]}
+                              "shards": [idx.astype(np.int32).tobytes() for idx in event["shards"]],
+                              "step": int(event["step"])}
         elif kind == "awaiting":
             run["awaiting"] = out["awaiting"] = True
         elif kind == "done":
@@ -188,15 +189,14 @@ def helper_start(config):
     run's): it keeps a network of the run's shape and the run's training images."""
     plan, activation, dataset, train_size, tc = check_config(config)
     net, X, y = _network_and_data(loaded_dataset(dataset), plan, activation, train_size, tc)
-    # step: the requests answered so far in this run, one a batch: the batch's step, from which
-    # an augmented run's distortions follow (the request does not carry it)
-    STATE["helper"] = {"net": net, "X": X, "labels": y, "config": tc, "step": 0}
+    STATE["helper"] = {"net": net, "X": X, "labels": y, "config": tc}
     return {"dimensions": net.dimensions, "train_size": train_size}
 
 
-def helper_gradients(parameters, shard):
-    """A helper's part of a batch: the run's parameters (bytes of float32) and the sample indices
-    of its shard (bytes of int32). Returns {'n', 'loss_sum', 'correct', 'grad': bytes of the
+def helper_gradients(parameters, shard, step):
+    """A helper's part of a batch: the run's parameters (bytes of float32), the sample indices
+    of its shard (bytes of int32) and the batch's step (an augmented run's distortions follow
+    from it). Returns {'n', 'loss_sum', 'correct', 'grad': bytes of the
     float32 summed gradient (n times the shard's mean)}."""
     helper = STATE["helper"]
     if helper is None:
@@ -208,8 +208,7 @@ def helper_gradients(parameters, shard):
     net.load_flat_parameters(np.frombuffer(as_bytes(parameters), dtype=np.float32))
     with np.errstate(all="ignore"):
         n, loss_sum, correct, flat = shard_gradients(net, helper["X"], helper["labels"], idx, helper["config"],
-                                                     helper["step"])
-    helper["step"] += 1
+                                                     int(step))
     return {"n": int(n), "loss_sum": float(loss_sum), "correct": int(correct),
             "grad": np.ascontiguousarray(flat, dtype=np.float32).tobytes()}
 
