@@ -29,6 +29,9 @@ PRESETS = {
              "seed": 0, "dataset": "full", "schedule": "cosine"},
     "seed": SEED_RECIPE,
 }
+# What each preset promises in the page with one worker: (test accuracy, within seconds of
+# clicking Train), measured by benchmarks/presets_page.py.
+PRESET_TARGETS = {"fast": (0.87, 5), "minute": (0.97, 60), "five": (0.98, 300), "conv": (0.99, 300)}
 PRESET_TITLES = {"fast": "Fast (seconds)", "minute": "97% in a minute", "five": "98% in five minutes",
                  "conv": "99% in five minutes, convolutional", "seed": "Seed recipe"}
 # Full batch: each epoch is one iteration, so the page evaluates every this many.
