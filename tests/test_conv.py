@@ -255,3 +255,11 @@ def test_a_float32_convolution_stays_float32():
     dX, dW, db = conv.conv_backward(np.ones_like(Z), memory)
     assert [a.dtype for a in (Z, dX, dW, db)] == [np.float32] * 4
     assert Z.shape == (4, 6, 6, 3) and dX.shape == X.shape
+
+
+def test_col2im_with_its_defaults_is_im2cols_adjoint_with_its_defaults():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(2, 5, 4, 3))
+    cols = conv.im2col(X, 2, 3)
+    D = rng.normal(size=cols.shape)
+    np.testing.assert_allclose(np.sum(cols * D), np.sum(X * conv.col2im(D, X.shape, 2, 3)))

@@ -164,3 +164,42 @@ def test_the_memory_estimate_of_a_conv_spec_is_near_what_training_takes(text):
         tracemalloc.stop()
     estimate = spec.plan(text).training_bytes(batch)
     assert estimate / 2 < peak < estimate * 2, (estimate, peak)
+
+
+def test_a_dense_only_plan_lists_its_layers_shapes_and_activations():
+    plan = spec.plan("784, 64,32,10", dropout=0.25)
+    assert plan.dense_only is True and plan.text == "784,64,32,10" and plan.dimensions == [784, 64, 32, 10]
+    assert repr(plan.layers) == "[Dense('relu'), Dropout(0.25), Dense('relu'), Dropout(0.25), Dense('softmax')]"
+    assert plan.shapes == [{"W": (64, 784), "b": (64, 1)}, {}, {"W": (32, 64), "b": (32, 1)}, {},
+                           {"W": (10, 32), "b": (10, 1)}]
+    assert plan.parameter_shapes() == {"W1": (64, 784), "b1": (64, 1), "W2": (32, 64), "b2": (32, 1),
+                                       "W3": (10, 32), "b3": (10, 1)}
+    assert plan.activations == ["relu", "relu", "softmax"]
+    assert spec.plan("784,10", "sigmoid").activations == ["softmax"]
+    assert spec.plan("784,16,10", "sigmoid").activations == ["sigmoid", "softmax"]
+
+
+def test_a_dense_output_of_the_wrong_size_names_its_size():
+    with pytest.raises(ValueError, match=r"must have 10 units \(one per class\), got 12$"):
+        spec.plan("784,64,12")
+
+
+def test_the_memory_estimate_by_default_and_for_one_sample():
+    plan = spec.plan(LENET)
+    parameters = sum(int(np.prod(s)) for s in plan.parameter_shapes().values())
+    assert plan.training_bytes() == plan.training_bytes(128, "float32") == 4 * (4 * parameters + 2 * 128 * plan.values)
+    assert plan.training_bytes(1) == plan.training_bytes(0) == 4 * (4 * parameters + 2 * plan.values)
+    assert plan.training_bytes(1, "float64") == 2 * plan.training_bytes(1)
+
+
+def test_a_malformed_input_is_refused_in_one_line():
+    with pytest.raises(ValueError, match=r"^input 1x28x28: write the input as input C@HxW, such as input 1@28x28$"):
+        spec.plan("input 1x28x28, dense 10")
+
+
+def test_initialisation_uses_seed_0_unless_told():
+    plan = spec.plan(LENET)
+    default, zero, one = spec.initialize(plan), spec.initialize(plan, seed=0), spec.initialize(plan, seed=1)
+    assert all(np.array_equal(default[k], zero[k]) for k in zero)
+    assert not np.array_equal(default["W1"], one["W1"])
+    assert all(p.dtype == np.float32 for p in default.values())
