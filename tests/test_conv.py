@@ -263,3 +263,14 @@ def test_col2im_with_its_defaults_is_im2cols_adjoint_with_its_defaults():
     cols = conv.im2col(X, 2, 3)
     D = rng.normal(size=cols.shape)
     np.testing.assert_allclose(np.sum(cols * D), np.sum(X * conv.col2im(D, X.shape, 2, 3)))
+
+
+def test_a_convolution_by_default_has_stride_1_and_no_padding():
+    X, W, b = _conv_case(1, 0, 2, 3)
+    Z, memory = conv.conv_forward(X, W, b)
+    assert Z.shape == (3, 4, 4, 3) and memory[2:] == (1, 0)
+    np.testing.assert_allclose(Z, _direct_conv(X, W, b, 1, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_the_output_size_by_default_has_stride_1_and_no_padding():
+    assert conv.conv_output_size(28, 5) == 24 and conv.conv_output_size(28, 5, 2, 2) == 14

@@ -203,3 +203,66 @@ def test_initialisation_uses_seed_0_unless_told():
     assert all(np.array_equal(default[k], zero[k]) for k in zero)
     assert not np.array_equal(default["W1"], one["W1"])
     assert all(p.dtype == np.float32 for p in default.values())
+
+
+@pytest.mark.parametrize("text,message", [
+    ("input 1@28x28", "the spec has an input but no layers"),
+    ("conv 8@5x5, pool 2, conv 16@5x5, pool 2, conv 32@5x5, dense 10",
+     "layer 5 (conv 32@5x5): its 5x5 kernel is larger than its 4x4 input"),
+    ("input 1@4x8, conv 2@5x3, dense 10", "layer 1 (conv 2@5x3): its 5x3 kernel is larger than its 4x8 input"),
+    ("input 1@8x4, conv 2@3x5, dense 10", "layer 1 (conv 2@3x5): its 3x5 kernel is larger than its 8x4 input"),
+    ("input 1@4x4, conv 2@7x3 pad 1, dense 10",
+     "layer 1 (conv 2@7x3 pad 1): its 7x3 kernel is larger than its 4x4 input padded by 1"),
+    ("input 1@4x4, conv 2@3x7 pad 1, dense 10",
+     "layer 1 (conv 2@3x7 pad 1): its 3x7 kernel is larger than its 4x4 input padded by 1"),
+    ("input 1@4x6, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 4x6 input"),
+    ("input 1@6x4, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 6x4 input"),
+    ("dense, dense 10", "layer 1 (dense): a number of units must be a whole number, got ''"),
+    ("pool x, dense 10", "layer 1 (pool x): a pooling size must be a whole number, got 'x'"),
+    ("conv, dense 10", "layer 1 (conv): write a convolution as conv F@KxK, such as conv 8@5x5"),
+    ("conv 8@5x5 stride, dense 10", "layer 1 (conv 8@5x5 stride): after the kernel, write stride S and pad P"),
+    ("conv 8@5x5, pool 2", "the last layer must be dense 10 (one unit per class), got 'pool 2'"),
+])
+def test_each_refusal_is_exactly_one_line(text, message):
+    with pytest.raises(ValueError) as refused:
+        spec.plan(text)
+    assert str(refused.value) == message
+
+
+def test_the_edges_that_a_spec_accepts():
+    assert spec.plan("input 1@4x4, conv 2@5x5 pad 1, dense 10").dimensions == [16, 2 * 2 * 2, 10]
+    assert spec.plan("input 1@4x4, conv 2@6x6 pad 1, dense 10").dimensions == [16, 2, 10]
+    assert spec.plan("conv 1@5x5, dense 10").shapes[1] == {"W": (1, 1, 5, 5), "b": (1, 1)}
+    assert spec.plan("input 1@4x8, pool 4, dense 10").dimensions == [32, 10]
+
+
+def test_a_conv_plan_counts_what_training_keeps():
+    plan = spec.plan("conv 2@3x3, pool 2, dense 10")
+    windows = 1 * 3 * 3 * 26 * 26  # the conv layer's im2col windows per sample
+    assert plan.window_values == windows
+    assert plan.values == windows + 2 * (2 * 26 * 26) + 2 * (2 * 13 * 13) + 2 * 10
+    assert plan.dense_only is False
+    two = spec.plan("conv 2@3x3, conv 3@3x3 stride 2, dense 10")
+    assert two.window_values == max(windows, 2 * 3 * 3 * 12 * 12)
+    assert two.values == windows + 2 * (2 * 26 * 26) + 2 * 3 * 3 * 12 * 12 + 2 * (3 * 12 * 12) + 2 * 10
+
+
+def test_a_conv_plan_takes_the_activation_and_the_dropout():
+    plan = spec.plan("conv 4@5x5, pool 2, dense 32, dense 10", "sigmoid", dropout=0.5)
+    assert repr(plan.layers) == ("[Unflatten((1, 28, 28)), Conv(stride=1, pad=0, activation='sigmoid'), MaxPool(2), "
+                                 "Flatten(), Dense('sigmoid'), Dropout(0.5), Dense('softmax')]")
+    assert plan.shapes[-2] == {} and plan.activations == ["sigmoid", "sigmoid", "softmax"]
+    assert plan.parameter_shapes() == {"W1": (4, 1, 5, 5), "b1": (4, 1), "W2": (32, 576), "b2": (32, 1),
+                                       "W3": (10, 32), "b3": (10, 1)}
+    assert plan.training_bytes(1) > 0
+
+
+def test_a_plan_of_oblong_images_counts_rows_and_columns():
+    plan = spec.plan("input 1@6x8, conv 2@3x3, dense 10")
+    assert plan.window_values == 3 * 3 * 4 * 6 and plan.values == 3 * 3 * 4 * 6 + 2 * (2 * 4 * 6) + 2 * 10
+
+
+def test_a_spec_that_ends_in_images_names_its_last_layer():
+    with pytest.raises(ValueError) as refused:
+        spec.plan("conv 8@5x5, pool 2, conv 4@3x3")
+    assert str(refused.value) == "the last layer must be dense 10 (one unit per class), got 'conv 4@3x3'"
