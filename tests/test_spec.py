@@ -84,13 +84,26 @@ def test_specs_are_written_one_way(text, canonical):
     ("lstm 8, dense 10", "layer 1 (lstm 8): unknown layer; write conv F@KxK, pool P or dense N"),
     ("conv 8@5x5,, dense 10", "layer 2 (): unknown layer; write conv F@KxK, pool P or dense N"),
     ("784,0,10", "784, 0, 10: dimensions[1] must be at least 1, got 0"),
-    ("", "a network spec must be text such as"),
+    ("", "a network spec must be text such as '784,128,10' or 'conv 8@5x5, pool 2, dense 128, dense 10', got ''"),
+    # more of the same, each exactly its line
+    ("input 1@28x28", "the spec has an input but no layers"),
+    ("input 1@4x8, conv 2@5x3, dense 10", "layer 1 (conv 2@5x3): its 5x3 kernel is larger than its 4x8 input"),
+    ("input 1@8x4, conv 2@3x5, dense 10", "layer 1 (conv 2@3x5): its 3x5 kernel is larger than its 8x4 input"),
+    ("input 1@4x4, conv 2@7x3 pad 1, dense 10",
+     "layer 1 (conv 2@7x3 pad 1): its 7x3 kernel is larger than its 4x4 input padded by 1"),
+    ("input 1@4x4, conv 2@3x7 pad 1, dense 10",
+     "layer 1 (conv 2@3x7 pad 1): its 3x7 kernel is larger than its 4x4 input padded by 1"),
+    ("input 1@4x6, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 4x6 input"),
+    ("input 1@6x4, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 6x4 input"),
+    ("dense, dense 10", "layer 1 (dense): a number of units must be a whole number, got ''"),
+    ("pool x, dense 10", "layer 1 (pool x): a pooling size must be a whole number, got 'x'"),
+    ("conv, dense 10", "layer 1 (conv): write a convolution as conv F@KxK, such as conv 8@5x5"),
+    ("conv 8@5x5 stride, dense 10", "layer 1 (conv 8@5x5 stride): after the kernel, write stride S and pad P"),
 ])
 def test_a_bad_spec_gets_one_line_saying_what_is_wrong(text, message):
     with pytest.raises(ValueError) as refused:
         pynet.Network(text)
-    assert str(refused.value).startswith(message)
-    assert "\n" not in str(refused.value)
+    assert str(refused.value) == message
 
 
 def test_a_conv_model_file_carries_its_spec_and_loads_back(tmp_path):
@@ -203,30 +216,6 @@ def test_initialisation_uses_seed_0_unless_told():
     assert all(np.array_equal(default[k], zero[k]) for k in zero)
     assert not np.array_equal(default["W1"], one["W1"])
     assert all(p.dtype == np.float32 for p in default.values())
-
-
-@pytest.mark.parametrize("text,message", [
-    ("input 1@28x28", "the spec has an input but no layers"),
-    ("conv 8@5x5, pool 2, conv 16@5x5, pool 2, conv 32@5x5, dense 10",
-     "layer 5 (conv 32@5x5): its 5x5 kernel is larger than its 4x4 input"),
-    ("input 1@4x8, conv 2@5x3, dense 10", "layer 1 (conv 2@5x3): its 5x3 kernel is larger than its 4x8 input"),
-    ("input 1@8x4, conv 2@3x5, dense 10", "layer 1 (conv 2@3x5): its 3x5 kernel is larger than its 8x4 input"),
-    ("input 1@4x4, conv 2@7x3 pad 1, dense 10",
-     "layer 1 (conv 2@7x3 pad 1): its 7x3 kernel is larger than its 4x4 input padded by 1"),
-    ("input 1@4x4, conv 2@3x7 pad 1, dense 10",
-     "layer 1 (conv 2@3x7 pad 1): its 3x7 kernel is larger than its 4x4 input padded by 1"),
-    ("input 1@4x6, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 4x6 input"),
-    ("input 1@6x4, pool 4, dense 10", "layer 1 (pool 4): pooling by 4 does not divide its 6x4 input"),
-    ("dense, dense 10", "layer 1 (dense): a number of units must be a whole number, got ''"),
-    ("pool x, dense 10", "layer 1 (pool x): a pooling size must be a whole number, got 'x'"),
-    ("conv, dense 10", "layer 1 (conv): write a convolution as conv F@KxK, such as conv 8@5x5"),
-    ("conv 8@5x5 stride, dense 10", "layer 1 (conv 8@5x5 stride): after the kernel, write stride S and pad P"),
-    ("conv 8@5x5, pool 2", "the last layer must be dense 10 (one unit per class), got 'pool 2'"),
-])
-def test_each_refusal_is_exactly_one_line(text, message):
-    with pytest.raises(ValueError) as refused:
-        spec.plan(text)
-    assert str(refused.value) == message
 
 
 def test_the_edges_that_a_spec_accepts():
