@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pynet import core, data  # noqa: E402
 from pynet.settings import CLI_DEFAULT as DEFAULTS  # noqa: E402
 from pynet.model import L_layer_model, Network, TrainConfig  # noqa: E402
+from throughput import flops_per_sample  # noqa: E402  (benchmarks/throughput.py)
 
 FAST_5K = {"dims": [784, 128, 10], "config": TrainConfig(epochs=3, batch_size=64, optimizer="adam", learning_rate=0.003)}
 
@@ -36,13 +37,6 @@ def matmul_gflops(n=784, m=128, k=512, repeat=200):
     for _ in range(repeat):
         a @ b
     return 2 * n * m * k * repeat / (time.perf_counter() - start) / 1e9
-
-
-def flops_per_sample(dims):
-    # forward W @ H, backward dW and dH_prev (no dH0): 2 multiply-adds each = 6 flops per weight,
-    # minus the first layer's dH0 product.
-    weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    return 6 * weights - 2 * dims[0] * dims[1]
 
 
 def run(dims, config, train, test, targets):

@@ -44,6 +44,7 @@ from pynet import data  # noqa: E402
 from pynet.settings import PRESETS  # noqa: E402
 
 NODE_RECIPE_DEFAULTS = {"n_batches": 30, "warm": 3, "rounds": 5}
+LENET = "conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10"  # the LeNet-like spec (pynet/spec.py)
 
 
 def log(msg):
@@ -68,10 +69,12 @@ def recipes(dist):
     fast = {"name": "fast", "label": f"Fast preset: 784-{p['network'].replace(',', '-').replace(' ', '')}-10 "
                                      f"{p['optimizer']}, batch {p['batch_size']}",
             "dims": [784] + [int(h) for h in p["network"].split(",")] + [10], "batch": int(p["batch_size"]),
-            "optimizer": p["optimizer"], "lr": float(p["learning_rate"])}
+            "optimizer": p["optimizer"], "lr": float(p["learning_rate"]), "n": 60, "n_node": 30}
     cli = {"name": "cli", "label": "CLI default: 784-512-10 adam, batch 128", "dims": [784, 512, 10], "batch": 128,
-           "optimizer": "adam", "lr": 0.0015}
-    return [fast, cli]
+           "optimizer": "adam", "lr": 0.0015, "n": 30, "n_node": 12}
+    conv = {"name": "conv", "label": f"conv: {LENET}, adam, batch 128", "dims": LENET, "batch": 128,
+            "optimizer": "adam", "lr": 0.001, "n": 30, "n_node": 12}
+    return [fast, cli, conv]
 
 
 # ---- machine ------------------------------------------------------------------------------
@@ -100,8 +103,7 @@ def run_native(recs, dist, quick):
     X, y = np.ascontiguousarray(images.T), labels
     out = {"matmul_gflops": med([native.matmul_gflops() for _ in range(3)]), "recipes": {}, "bare": {}}
     for r in recs:
-        n = 60 if r["dims"][1] <= 128 else 30
-        rate, rounds, bares, shares = tp.train_rate(r["dims"], X, y, r["batch"], r["optimizer"], r["lr"], n_batches=n,
+        rate, rounds, bares, shares = tp.train_rate(r["dims"], X, y, r["batch"], r["optimizer"], r["lr"], n_batches=r["n"],
                                                     rounds=5, bare=True)
         out["recipes"][r["name"]] = {"samples_per_s": rate, "rounds": rounds, "bare_step": bares, "shares": shares}
         out["bare"][r["name"]] = tp.bare_rates(r["dims"], r["batch"])
@@ -125,7 +127,7 @@ def native_subprocess(dist, env):
 
 def node_spec(recs, seed_iterations=4):
     return {"recipes": [{**NODE_RECIPE_DEFAULTS, **{k: r[k] for k in ("name", "dims", "batch", "optimizer", "lr")},
-                         **({"n_batches": 12} if r["dims"][1] > 128 else {})} for r in recs],
+                         "n_batches": r["n_node"]} for r in recs],
             "bare": True, "seed_iterations": seed_iterations}
 
 
@@ -527,11 +529,12 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
                 rows.append(("Pyodide, a Web Worker of a blank Chromium page", bw["samples_per_s"], bw["rounds"],
                              med(bw["bare_step"]), med(bw["shares"]), "einsum",
                              f"W1·X einsum {bwb['einsum']:.2f}, np.dot {bwb['dot']:.2f}"))
-            runs = web["fast_runs"] if name == "fast" else web["cli_runs"]
-            speeds = [x["speed"] for x in runs]
-            rate = med(speeds)
-            rows.append(("the page's worker, Chromium (#speed)", rate, speeds, cbare,
-                         rate * fps / 1e9 / cbare if rate else None, "einsum, blank Chromium page", cother))
+            runs = {"fast": web["fast_runs"], "cli": web["cli_runs"]}.get(name)  # the page trains no conv spec here
+            if runs:
+                speeds = [x["speed"] for x in runs]
+                rate = med(speeds)
+                rows.append(("the page's worker, Chromium (#speed)", rate, speeds, cbare,
+                             rate * fps / 1e9 / cbare if rate else None, "einsum, blank Chromium page", cother))
         for place, rate, rounds, bare, share, kernel, other_text in rows:
             rtxt = ", ".join(f"{x:,.0f}" for x in rounds if x)
             if not rate:
@@ -542,7 +545,9 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
               f"| {other_text} |")
     p("\nPyodide under Node, CPU seconds / wall seconds while training (1.0 = it had a whole core): "
       + ", ".join(f"{r['name']} {nod['recipes'][r['name']].get('cpu_share', float('nan')):.2f}" for r in recs) + ".")
-    p(f"Flops per sample = 6·Σ n_in·n_out − 2·784·n_hidden: "
+    p(f"Flops per sample (benchmarks/throughput.py flops_per_sample): 3 × the forward products' flops (forward, dW, "
+      f"dH_prev) minus the first layer's dH_prev product; a dense layer's forward is 2·n_in·n_out, a conv layer's "
+      f"2·F·C·kh·kw·OH·OW (its im2col product); for a dense network 6·Σ n_in·n_out − 2·784·n_hidden: "
       + ", ".join(f"{r['dims']}: {tp.flops_per_sample(r['dims']):,}" for r in recs) + ".")
     p("Native and Node: 12-60 batches timed after 3 warm-up batches, on the 5,000-image set, fresh network each "
       "round; after each round the bare rate of the step's five matmuls (same shapes, pynet's kernel, alone) is "

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from pynet import optim
+from pynet import optim, spec
 from pynet.model import Network, TrainConfig
 
 
@@ -19,16 +19,33 @@ def median(xs):
     return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
+def products(dims):
+    """The matrix products of a network's layers with parameters, in order: (kind, F, K, per_sample)
+    for each, the product (F, K) @ (K, per_sample * m) that its forward pass computes on m samples.
+
+    A dense layer is W (n, n_prev) @ H_prev (n_prev, m): ('dense', n, n_prev, 1); a conv layer is
+    its kernels (F, C kh kw) @ the im2col windows (C kh kw, OH OW m): ('conv', F, C kh kw, OH OW).
+    dims: layer sizes [784, 128, 10] or a spec's text ('conv 8@5x5, pool 2, dense 10').
+    """
+    plan = spec.plan(dims if isinstance(dims, str) else ",".join(map(str, dims)))
+    shapes = [shapes["W"] for shapes in plan.shapes if shapes]
+    return [("conv" if len(W) == 4 else "dense", W[0], int(np.prod(W[1:])), out // W[0])
+            for W, out in zip(shapes, plan.dimensions[1:])]
+
+
 def flops_per_sample(dims):
-    """6 flops per weight (forward, dW, dH_prev) minus the first layer's dH0 product."""
-    weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    return 6 * weights - 2 * dims[0] * dims[1]
+    """Training flops per sample: each product forward, for dW and for dH_prev (2 flops per
+    multiply-add each), minus the first layer's dH_prev product, which training never computes.
+    For a dense network, 6 flops per weight minus 2 n_0 n_1; a conv layer's product is
+    2 F C kh kw OH OW per sample."""
+    forward = [2 * F * K * n for _, F, K, n in products(dims)]
+    return 3 * sum(forward) - forward[0]
 
 
 def train_rate(dims, X, y, batch, optimizer="adam", lr=0.003, n_batches=20, warm=3, rounds=3, bare=False):
     """Samples/s of pynet's Network.train (float32) over n_batches batches after warm batches.
 
-    X: (784, m) uint8, y: (m,) labels. A fresh network each round. Returns (median, all rounds),
+    dims: layer sizes or a spec's text; X: (784, m) uint8, y: (m,) labels. A fresh network each round. Returns (median, all rounds),
     or with bare=True (median, all rounds, bare step-matmul GFLOPS measured right after each
     round, the training's share of it in each round): interleaving makes the share robust to the
     other jobs of a shared machine.
@@ -154,43 +171,51 @@ def _rate(f, flops, reps, min_time):
 
 
 def step_matmuls(dims, batch):
-    """(fn, flops): the five products of one training step of a 2-layer net through pynet's kernel."""
+    """(fn, flops): the products of one training step through pynet's kernel, on arrays of
+    their shapes: for each layer (products(dims)) its forward product, its dW product and (not
+    for the first layer) its dH_prev product, each with the same operands (transposed views
+    included) as pynet.core.linear_backward and pynet.conv.conv_backward. flops:
+    flops_per_sample(dims) * batch."""
     from pynet import core
 
-    n0, h, n2 = dims
     rng = np.random.default_rng(0)
-    f32 = np.float32
-    W1 = rng.standard_normal((h, n0)).astype(f32)
-    W2 = rng.standard_normal((n2, h)).astype(f32)
-    X = rng.random((n0, batch)).astype(f32)
-    H1 = rng.random((h, batch)).astype(f32)
-    dZ2 = rng.standard_normal((n2, batch)).astype(f32)
-    dZ1 = rng.standard_normal((h, batch)).astype(f32)
     mm = core._matmul
+    calls = []
+    for k, (kind, F, K, per_sample) in enumerate(products(dims)):
+        N = per_sample * batch
+        W = rng.standard_normal((F, K)).astype(np.float32)
+        H = rng.random((K, N)).astype(np.float32)  # the layer's input columns (im2col windows for conv)
+        dZ = rng.standard_normal((F, N)).astype(np.float32)
+        calls.append((W, H))
+        # dW: dZ H^T for a dense layer, (H dZ^T)^T for a conv layer, as each computes it
+        calls.append((H, dZ.T) if kind == "conv" else (dZ, H.T))
+        if k:
+            calls.append((W.T, dZ))
 
     def step():
-        mm(W1, X); mm(W2, H1); mm(dZ2, H1.T); mm(W2.T, dZ2); mm(dZ1, X.T)
+        for a, b in calls:
+            mm(a, b)
 
     return step, flops_per_sample(dims) * batch
 
 
 def bare_rates(dims, batch, reps=5, min_time=0.05):
-    """Bare matmul rates, GFLOPS, float32, of a 2-layer recipe's shapes:
+    """Bare matmul rates, GFLOPS, float32, of a recipe's shapes:
 
-    'step': the five products of one training step (W1 X, W2 H1, dZ2 H1^T, W2^T dZ2, dZ1 X^T, with
-            X^T a transposed view as in pynet) through pynet's own kernel core._matmul (np.dot
+    'step': the products of one training step (step_matmuls: forward, dW and dH_prev of each layer,
+            with transposed views as in pynet) through pynet's own kernel core._matmul (np.dot
             natively, np.einsum in Pyodide), timed alone: flops / time, the same flops as
             flops_per_sample(dims) * batch. The training loop's share of this is what the rest of
-            the step (activations, softmax, Adam, conversions, Python) costs.
-    'dot', 'einsum': the first-layer forward product W1 X alone with each kernel.
+            the step (activations, im2col and pooling, softmax, Adam, conversions, Python) costs.
+    'dot', 'einsum': the first layer's forward product alone with each kernel.
     """
     step, flops = step_matmuls(dims, batch)
-    n0, h, n2 = dims
+    _, F, K, per_sample = products(dims)[0]
     rng = np.random.default_rng(1)
-    W1 = rng.standard_normal((h, n0)).astype(np.float32)
-    X = rng.random((n0, batch)).astype(np.float32)
+    W1 = rng.standard_normal((F, K)).astype(np.float32)
+    X = rng.random((K, per_sample * batch)).astype(np.float32)
 
-    first = 2.0 * h * n0 * batch
+    first = 2.0 * F * K * per_sample * batch
     return {"step": _rate(step, flops, reps, min_time),
             "dot": _rate(lambda: np.dot(W1, X), first, reps, min_time),
             "einsum": _rate(lambda: np.einsum("ij,jk->ik", W1, X), first, reps, min_time)}

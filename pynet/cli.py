@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import core, data, serialize
+from . import core, data, serialize, spec
 from .augment import AUGMENTATIONS
-from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig, training_bytes
+from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig
 from .optim import OPTIMIZERS, SCHEDULES
 from .settings import CLI_DEFAULT, N_CLASSES, N_INPUTS, SEED_RECIPE
 
@@ -38,6 +38,33 @@ def parse_dims(text):
     return dims
 
 
+def parse_net(text, hidden_activation="relu", dropout=0.0):
+    """The network of --net (a spec, pynet.spec) as a checked Plan; CliError with the spec's own line."""
+    try:
+        plan = spec.plan(text, hidden_activation, dropout)
+    except ValueError as e:
+        raise CliError(f"--net: {e}") from None
+    if plan.dimensions[0] != N_INPUTS:
+        raise CliError(f"--net: the input must be MNIST's 1@28x28 image ({N_INPUTS} values), "
+                       f"got {plan.dimensions[0]} values")
+    return plan
+
+
+def network_plan(args):
+    """The Plan of the network to train: from --net, or from --dims (the CLI default when neither is given)."""
+    if args.net is not None and args.dims is not None:
+        raise CliError("give the network either as --dims or as --net, not both")
+    if args.net is not None:
+        return parse_net(args.net, args.activation, args.dropout)
+    dims = parse_dims(args.dims if args.dims is not None else ",".join(map(str, CLI_DEFAULT["dims"])))
+    return spec.plan(",".join(map(str, dims)), args.activation, args.dropout)
+
+
+def network_name(plan):
+    """How the command line names a network: 784-512-10 for a dense one, else its spec."""
+    return "-".join(map(str, plan.dimensions)) if plan.dense_only else plan.text
+
+
 def check_out_path(path):
     """Refuse, before any training, an --out path that cannot be written (CliError)."""
     p = Path(path)
@@ -55,15 +82,15 @@ def check_out_path(path):
         raise CliError(f"--out {path}: the file exists and cannot be overwritten")
 
 
-def check_memory(dims, dtype, batch_size):
-    """Refuse a network that could not be trained in this machine's memory (CliError)."""
-    need = training_bytes(dims, dtype, batch_size)
+def check_memory(plan, dtype, batch_size):
+    """Refuse a network (a spec.Plan) that could not be trained in this machine's memory (CliError)."""
+    need = plan.training_bytes(batch_size, dtype)
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return
     if need > have:
-        raise CliError(f"a {','.join(map(str, dims))} network needs about {need / 2**30:,.1f} GiB to train; "
+        raise CliError(f"a {plan.text} network needs about {need / 2**30:,.1f} GiB to train; "
                        f"this machine has {have / 2**30:,.1f} GiB")
 
 
@@ -91,17 +118,17 @@ class ProgressBar:
 
 
 def cmd_train(args):
-    dims = parse_dims(args.dims)
+    plan = network_plan(args)
     try:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                              learning_rate=args.lr, schedule=args.schedule, l2=args.l2, seed=args.seed,
                              patience=args.patience, augment=args.augment).validated()
     except ValueError as e:
         raise CliError(str(e)) from None
-    check_memory(dims, args.dtype, config.batch_size)
+    check_memory(plan, args.dtype, config.batch_size)
     if args.out:
         check_out_path(args.out)
-    net = Network(dims, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype, dropout=args.dropout)
+    net = Network(plan.text, hidden_activation=args.activation, seed=args.seed, dtype=args.dtype, dropout=args.dropout)
     (xtr, ytr), (xva, yva), (xte, yte) = data.load_data(args.data)
     if args.train_size is not None:
         if not 1 <= args.train_size <= len(ytr):
@@ -119,7 +146,7 @@ def cmd_train(args):
                 total_steps = event["batches"] * config.epochs
                 if not args.quiet:
                     augmented = "" if config.augment == "off" else f", {config.augment} augmentation"
-                    print(f"training {'-'.join(map(str, dims))} on {len(ytr):,} images: {config.epochs} "
+                    print(f"training {network_name(plan)} on {len(ytr):,} images: {config.epochs} "
                           f"epoch{'s' if config.epochs > 1 else ''} of {event['batches']:,} batches{augmented}",
                           file=sys.stderr, flush=True)
             elif kind == "batch":
@@ -178,7 +205,7 @@ def cmd_evaluate(args):
     except ValueError as e:
         raise CliError(str(e)) from None
     (_, _), (xva, yva), (xte, yte) = data.load_data(args.data)
-    out = {"model": args.model, "dimensions": net.dimensions,
+    out = {"model": args.model, "network": net.spec, "dimensions": net.dimensions,
            "validation_acc": net.evaluate(xva.T, yva)["accuracy"], "test_acc": net.evaluate(xte.T, yte)["accuracy"]}
     print(json.dumps(out))
     return 0
@@ -220,8 +247,10 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a network on MNIST (default: >= 98%% test accuracy)")
-    t.add_argument("--dims", default=",".join(map(str, CLI_DEFAULT["dims"])),
-                   help="layer sizes, e.g. 784,128,10 (default %(default)s)")
+    t.add_argument("--dims", help="layer sizes, e.g. 784,128,10 (default "
+                                  + ",".join(map(str, CLI_DEFAULT["dims"])) + ")")
+    t.add_argument("--net", metavar="SPEC", help="the network as a spec, e.g. 'conv 8@5x5, pool 2, dense 128, dense 10' "
+                                                 "(instead of --dims)")
     t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="hidden activation")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default=CLI_DEFAULT["optimizer"])
     t.add_argument("--lr", type=float, default=CLI_DEFAULT["learning_rate"], help="learning rate (default %(default)s)")

@@ -104,7 +104,13 @@ def pool_forward(H_prev, size):
     if Hh % size or Ww % size:
         raise ValueError(f"pooling by {size} does not divide a {Hh}x{Ww} input")
     windows = H_prev.reshape(C, Hh // size, size, Ww // size, size, m)
-    H = windows.max(axis=(2, 4))
+    # the maximum of the size * size strided views, one at a time: runs of m contiguous samples,
+    # where a max over axes (2, 4) at once reduces along strided axes, much slower
+    H = windows[:, :, 0, :, 0].copy()
+    for i in range(size):
+        for j in range(size):
+            if i or j:
+                np.maximum(H, windows[:, :, i, :, j], out=H)
     return H, (H_prev, H, size)
 
 
@@ -118,13 +124,17 @@ def pool_backward(dH, memory):
     C, OH, OW, m = H.shape
     windows = H_prev.reshape(C, OH, size, OW, size, m)
     dH_prev = np.empty(windows.shape, dtype=np.result_type(dH, H_prev))  # every entry is written below
-    free = np.ones(H.shape, dtype=bool)  # windows whose maximum has not yet received dH
+    free = None  # windows whose maximum has not yet received dH (None: all, at the first entry)
+    last = (size - 1, size - 1)
     for i in range(size):
         for j in range(size):
             hit = windows[:, :, i, :, j] == H
-            hit &= free
-            np.multiply(dH, hit, out=dH_prev[:, :, i, :, j])
-            free ^= hit
+            if free is not None:
+                hit &= free
+            # the mask as uint8: a bool operand takes NumPy's slow casting loop in Pyodide
+            np.multiply(dH, hit.view(np.uint8), out=dH_prev[:, :, i, :, j])
+            if (i, j) != last:
+                free = ~hit if free is None else np.logical_xor(free, hit, out=free)
     return dH_prev.reshape(H_prev.shape)
 
 

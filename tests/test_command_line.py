@@ -31,6 +31,18 @@ def pynet_cli(*args):
         (["train", "--optimizer", "foo"], "invalid choice: 'foo'"),
         (["train", "--augment", "twist"], "argument --augment: invalid choice: 'twist'"),
         (["evaluate", "/nonexistent/model.npz"], "cannot read /nonexistent/model.npz"),
+        (["train", "--dims", "784,10", "--net", "784,10"], "either as --dims or as --net, not both"),
+        (["train", "--net", "conv 8@5x5, pool 5, dense 10"],
+         "--net: layer 2 (pool 5): pooling by 5 does not divide its 24x24 input"),
+        (["train", "--net", "conv 8@5x5, pool 2, dense 12"], "--net: the last layer must be dense 10"),
+        (["train", "--net", "conv 8@5x5, pol 2, dense 10"], "--net: layer 2 (pol 2): unknown layer"),
+        (["train", "--net", "conv 8@5, dense 10"], "--net: layer 1 (conv 8@5): write a convolution as conv F@KxK"),
+        (["train", "--net", "input 3@32x32, conv 8@5x5, dense 10"], "--net: the input must be MNIST's 1@28x28 image"),
+        (["train", "--net", "100,10"], "--net: the input must be MNIST's 1@28x28 image (784 values), got 100"),
+        (["train", "--net", "784,0,10"], "--net: 784, 0, 10: dimensions[1] must be at least 1"),
+        (["train", "--net", " "], "--net: a network spec must be text such as"),
+        (["train", "--net", "conv 9000@5x5, conv 9000@5x5, dense 10"],
+         "a conv 9000@5x5, conv 9000@5x5, dense 10 network needs about 133.3 GiB to train"),
     ],
 )
 def test_bad_arguments_give_one_line_error_and_exit_2(args, fragment, mnist_path):
@@ -59,6 +71,33 @@ def test_train_log_json_save_and_evaluate(tmp_path, mnist_path):
     assert evaluated.returncode == 0, evaluated.stderr
     summary = json.loads(evaluated.stdout)
     assert summary["test_acc"] == pytest.approx(records[1]["test_acc"])
+
+
+def test_train_a_conv_spec_save_and_evaluate(tmp_path, mnist_path):
+    out = tmp_path / "conv.npz"
+    result = pynet_cli("train", "--net", "conv 4@5x5, pool 4, dense 10", "--epochs", "1", "--train-size", "2000",
+                       "--batch-size", "50", "--lr", "0.003", "--schedule", "constant", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    header = result.stderr.splitlines()[0]
+    assert header == "training conv 4@5x5, pool 4, dense 10 on 2,000 images: 1 epoch of 40 batches"
+    net = serialize.load(out)
+    assert net.spec == "conv 4@5x5, pool 4, dense 10"
+    assert net.dimensions == [784, 4 * 24 * 24, 10]
+
+    evaluated = pynet_cli("evaluate", str(out))
+    assert evaluated.returncode == 0, evaluated.stderr
+    summary = json.loads(evaluated.stdout)
+    assert summary["network"] == "conv 4@5x5, pool 4, dense 10"
+    assert summary["dimensions"] == [784, 2304, 10]
+    assert summary["test_acc"] == pytest.approx(net.metadata["test_acc"])
+    assert summary["test_acc"] > 0.5  # 40 batches: far above chance (0.1)
+
+
+def test_net_takes_a_dense_spec_as_dims_does(tmp_path, mnist_path):
+    runs = [pynet_cli("train", option, "784,16,10", "--epochs", "1", "--train-size", "500", "--log-json", "--quiet")
+            for option in ("--dims", "--net")]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert runs[0].stdout.split('"elapsed_s"')[0] == runs[1].stdout.split('"elapsed_s"')[0]
 
 
 def test_evaluate_refuses_a_malformed_model(tmp_path, mnist_path):

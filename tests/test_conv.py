@@ -211,3 +211,66 @@ def test_the_einsum_path_in_blocks_gives_the_same_convolution(monkeypatch):
     np.testing.assert_allclose(Z2, Z, rtol=1e-12, atol=1e-12)
     for got, want in zip(conv.conv_backward(G, memory2), expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_tie_with_the_last_entry_of_a_window_goes_to_the_first_maximum():
+    X = np.zeros((1, 2, 2, 2))
+    X[0, :, :, 0] = [[0.0, 1.0], [2.0, 2.0]]  # ties at the last two entries
+    X[0, :, :, 1] = [[4.0, 1.0], [2.0, 4.0]]  # ties at the first and the last
+    H, memory = conv.pool_forward(X, 2)
+    np.testing.assert_array_equal(H[0, 0, 0], [2.0, 4.0])
+    dX = conv.pool_backward(np.array([[[[5.0, 7.0]]]]), memory)
+    np.testing.assert_array_equal(dX[0, :, :, 0], [[0.0, 0.0], [5.0, 0.0]])
+    np.testing.assert_array_equal(dX[0, :, :, 1], [[7.0, 0.0], [0.0, 0.0]])
+
+
+def test_pooling_of_three_by_three_windows_with_ties_keeps_the_sum_of_the_gradient():
+    X = np.random.default_rng(6).integers(0, 3, size=(2, 6, 6, 4)).astype(np.float32)  # many ties
+    H, memory = conv.pool_forward(X, 3)
+    G = np.random.default_rng(7).normal(size=H.shape).astype(np.float32)
+    dX = conv.pool_backward(G, memory)
+    assert dX.dtype == np.float32 and H.dtype == np.float32
+    windows = dX.reshape(2, 2, 3, 2, 3, 4)
+    np.testing.assert_allclose(windows.sum(axis=(2, 4)), G, rtol=1e-6)
+    assert np.all(np.count_nonzero(windows, axis=(2, 4)) <= 1)  # one entry per window
+    first = X.reshape(2, 2, 3, 2, 3, 4).transpose(0, 1, 3, 5, 2, 4).reshape(2, 2, 2, 4, 9).argmax(axis=-1)
+    got = windows.transpose(0, 1, 3, 5, 2, 4).reshape(2, 2, 2, 4, 9).argmax(axis=-1)
+    np.testing.assert_array_equal(np.where(G > 0, got, first), first)  # at argmax's (first) maximum
+
+
+def test_conv_forward_refuses_kernels_that_do_not_fit_the_images():
+    with pytest.raises(ValueError, match=r"kernels of shape \(4, 3, 3, 3\) need 3 input channels, got 2"):
+        conv.conv_forward(np.zeros((2, 5, 5, 1)), np.zeros((4, 3, 3, 3)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="a 5x4 kernel does not fit a 3x6 input padded by 0"):
+        conv.conv_forward(np.zeros((1, 3, 6, 1)), np.zeros((2, 1, 5, 4)), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="a 6x6 kernel does not fit a 3x3 input padded by 1"):
+        conv.conv_forward(np.zeros((1, 3, 3, 1)), np.zeros((2, 1, 6, 6)), np.zeros((2, 1)), pad=1)
+
+
+def test_a_float32_convolution_stays_float32():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(2, 6, 6, 3)).astype(np.float32)
+    W, b = rng.normal(size=(4, 2, 3, 3)).astype(np.float32), np.zeros((4, 1), np.float32)
+    Z, memory = conv.conv_forward(X, W, b, stride=1, pad=1)
+    dX, dW, db = conv.conv_backward(np.ones_like(Z), memory)
+    assert [a.dtype for a in (Z, dX, dW, db)] == [np.float32] * 4
+    assert Z.shape == (4, 6, 6, 3) and dX.shape == X.shape
+
+
+def test_col2im_with_its_defaults_is_im2cols_adjoint_with_its_defaults():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(2, 5, 4, 3))
+    cols = conv.im2col(X, 2, 3)
+    D = rng.normal(size=cols.shape)
+    np.testing.assert_allclose(np.sum(cols * D), np.sum(X * conv.col2im(D, X.shape, 2, 3)))
+
+
+def test_a_convolution_by_default_has_stride_1_and_no_padding():
+    X, W, b = _conv_case(1, 0, 2, 3)
+    Z, memory = conv.conv_forward(X, W, b)
+    assert Z.shape == (3, 4, 4, 3) and memory[2:] == (1, 0)
+    np.testing.assert_allclose(Z, _direct_conv(X, W, b, 1, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_the_output_size_by_default_has_stride_1_and_no_padding():
+    assert conv.conv_output_size(28, 5) == 24 and conv.conv_output_size(28, 5, 2, 2) == 14
