@@ -179,7 +179,7 @@ def bench_site(dist, tf, tmp):
 
 def browser_recipes(quick):
     fast = PRESETS["fast"]
-    dense = {"kind": "dense", "hidden": int(fast["hidden"]), "learningRate": fast["learning_rate"],
+    dense = {"kind": "dense", "hidden": int(fast["network"]), "learningRate": fast["learning_rate"],
              "batchSize": fast["batch_size"]}
     full = {**fast, "dataset": "full", "train_size": 50000, "epochs": MAX_EPOCHS_TO_TARGET}
     jobs = [

@@ -597,3 +597,17 @@ def test_patience_stops_exactly_patience_epochs_after_the_best_and_keeps_it():
     first.fit(X, y, TrainConfig(epochs=1, batch_size=50, learning_rate=0.01, seed=1))
     for name, value in first.parameters.items():
         np.testing.assert_array_equal(net.parameters[name], value)
+
+
+def test_a_c_ordered_training_set_trains_exactly_as_its_f_ordered_copy():
+    """The trainer lays X out sample by sample once; the run is the same to the last bit."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 256, (784, 300), dtype=np.uint8)
+    y = rng.integers(0, 10, 300)
+    runs = []
+    for layout in (np.ascontiguousarray(X), np.asfortranarray(X)):
+        net = Network([784, 16, 10], seed=1)
+        losses = [e["loss"] for e in net.train(layout, y, TrainConfig(epochs=2, batch_size=64)) if e["type"] == "batch"]
+        runs.append((losses, net.parameters))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
