@@ -166,9 +166,11 @@ def write_arrays(dist, folder):
 def bench_site(dist, tf, tmp):
     """dist/ (pynet's worker, client, Pyodide, wheels, data) plus the peers' page, workers, TF.js
     from the npm cache and the arrays, in one folder served like the site."""
+    own = ("index.html", "peers.mjs", "tfjs_worker.js", "pynet_conv_worker.mjs")
     for entry in dist.iterdir():
-        (tmp / entry.name).symlink_to(entry)
-    for name in ("index.html", "peers.mjs", "tfjs_worker.js", "pynet_conv_worker.mjs"):
+        if entry.name not in own:  # a link to dist's index.html would be overwritten through it
+            (tmp / entry.name).symlink_to(entry)
+    for name in own:
         shutil.copy(PEERS / name, tmp / name)
     shutil.copy(HERE / "throughput.py", tmp / "throughput.py")
     (tmp / "tfjs").mkdir()
