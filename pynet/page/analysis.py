@@ -22,8 +22,10 @@ def _eval_name(name):
 
 def evaluate_test(budget_ms=40, name=None):
     """Evaluate the model in use on a data set's test images a slice at a time: about budget_ms
-    of it per call (at least one chunk of ``net.chunk`` images), so that the worker answers
-    drawings in between. Once done, misclassified and cell_images use it.
+    of it per call, so that the worker answers drawings in between. Each slice takes as many
+    images as fit the budget left at the time per image measured on the slice before (16 to
+    begin with; at most ``net.chunk``): a conv model's whole chunk can take several times the
+    budget in WebAssembly. Once done, misclassified and cell_images use it.
 
     Returns {'done': bool, 'evaluated': images so far, 'total': test images}.
     """
@@ -37,12 +39,16 @@ def evaluate_test(budget_ms=40, name=None):
     part = STATE["partial_eval"]
     if part is None or part["net"] is not net or part["name"] != name:
         part = STATE["partial_eval"] = {"net": net, "name": name, "at": 0, "predicted": np.zeros(m, np.int64),
-                                        "confidence": np.zeros(m, np.float32)}
+                                        "confidence": np.zeros(m, np.float32), "per_image": None}
     start, budget = time.perf_counter(), float(budget_ms) / 1000
     while part["at"] < m:
         i = part["at"]
-        j = min(m, i + net.chunk)
+        left = budget - (time.perf_counter() - start)
+        size = 16 if part["per_image"] is None else min(net.chunk, left / max(part["per_image"], 1e-9))
+        j = min(m, i + max(1, int(min(net.chunk, size))))
+        t = time.perf_counter()
         P = net.forward(images[i:j].T)
+        part["per_image"] = (time.perf_counter() - t) / (j - i)
         part["predicted"][i:j], part["confidence"][i:j], part["at"] = P.argmax(axis=0), P.max(axis=0), j
         if time.perf_counter() - start >= budget:
             break
