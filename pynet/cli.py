@@ -60,11 +60,6 @@ def network_plan(args):
     return spec.plan(",".join(map(str, dims)), args.activation, args.dropout)
 
 
-def network_name(plan):
-    """How the command line names a network: 784-512-10 for a dense one, else its spec."""
-    return "-".join(map(str, plan.dimensions)) if plan.dense_only else plan.text
-
-
 def check_out_path(path):
     """Refuse, before any training, an --out path that cannot be written (CliError)."""
     p = Path(path)
@@ -146,7 +141,7 @@ def cmd_train(args):
                 total_steps = event["batches"] * config.epochs
                 if not args.quiet:
                     augmented = "" if config.augment == "off" else f", {config.augment} augmentation"
-                    print(f"training {network_name(plan)} on {len(ytr):,} images: {config.epochs} "
+                    print(f"training {spec.label(plan.text)} on {len(ytr):,} images: {config.epochs} "
                           f"epoch{'s' if config.epochs > 1 else ''} of {event['batches']:,} batches{augmented}",
                           file=sys.stderr, flush=True)
             elif kind == "batch":

@@ -70,6 +70,12 @@ class Plan:
         return {name + str(l): shape for l, shapes in enumerate(layers, 1) for name, shape in shapes.items()}
 
 
+def label(text):
+    """How pynet names a network in one line, from its canonical spec (``Plan.text``,
+    ``Network.spec``): '784-128-10' for a dense-only one, else the spec itself."""
+    return text.replace(",", "-") if re.fullmatch(r"\d+(,\d+)*", text) else text
+
+
 def plan(text, hidden_activation="relu", dropout=0.0, n_classes=N_CLASSES):
     """Parse and check a spec; return a Plan. ValueError: one line naming the layer at fault."""
     if not isinstance(text, str) or not text.strip():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from pynet import Network, TrainConfig, bridge, serialize, settings, trainer
+from pynet import Network, TrainConfig, bridge, serialize, settings, spec, trainer
 from pynet.errors import SettingError
 from pynet.preprocess import preprocess
 from pynet.page import form, runs
@@ -321,7 +321,7 @@ LENET = "conv 8@5x5, pool 2, conv 16@5x5, pool 2, dense 128, dense 10"
 def test_the_network_field_takes_hidden_sizes_or_a_dense_spec(value, dims):
     plan = form.network_plan(value)
     assert plan.dense_only and plan.dimensions == dims
-    assert form.network_name(plan) == "-".join(map(str, dims))
+    assert spec.label(plan.text) == "-".join(map(str, dims))
 
 
 @pytest.mark.parametrize("text, canonical", [
@@ -332,7 +332,7 @@ def test_the_network_field_takes_hidden_sizes_or_a_dense_spec(value, dims):
 ])
 def test_the_network_field_takes_a_conv_spec(text, canonical):
     plan = form.network_plan(text)
-    assert not plan.dense_only and form.network_name(plan) == plan.text == canonical
+    assert not plan.dense_only and spec.label(plan.text) == plan.text == canonical
     assert plan.dimensions[0] == 784 and plan.dimensions[-1] == 10
 
 

@@ -159,13 +159,8 @@ def describe_network(config):
     for i, text, shape in plan.views:
         layers.append({"layer": text, "shape": list(shape),
                        "parameters": sum(int(np.prod(s)) for s in plan.shapes[i].values())})
-    return {"network": network_name(plan), "layers": layers, "parameters": sum(layer["parameters"] for layer in layers),
+    return {"network": spec.label(plan.text), "layers": layers, "parameters": sum(layer["parameters"] for layer in layers),
             "training_bytes": int(need), "batch_size": batch}
-
-
-def network_name(plan):
-    """How the page names a network: '784-128-10' for a dense one, else its spec."""
-    return "-".join(map(str, plan.dimensions)) if plan.dense_only else plan.text
 
 
 def _count(value, default):

@@ -25,10 +25,9 @@ def describe(net, name):
     acc = net.metadata.get("test_acc")
     if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1:
         acc = None
-    dense = net.spec == ",".join(map(str, net.dimensions))
     return {"name": name, "dimensions": list(net.dimensions), "hidden_activation": net.hidden_activation,
             "test_acc": None if acc is None else float(acc), "spec": net.spec,
-            "label": "-".join(map(str, net.dimensions)) if dense else net.spec,
+            "label": spec.label(net.spec),
             "parameters": int(sum(p.size for p in net.parameters.values())),
             "layers": [{"name": text, "kind": text.split()[0], "shape": list(shape)} for _, text, shape in views(net)]}
 

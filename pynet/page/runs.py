@@ -12,11 +12,12 @@ import time
 
 import numpy as np
 
+from .. import spec
 from ..model import Network
 from ..settings import MAX_WORKERS, N_CLASSES, N_INPUTS
 from ..trainer import TrainConfig, Trainer, shard_gradients
 from .datasets import loaded_dataset
-from .form import check_config, network_name, whole
+from .form import check_config, whole
 from .models import discard_offer, model_info, offer_info, trained
 from .state import STATE, as_bytes, as_py, finite
 
@@ -51,7 +52,7 @@ def start_training(config, workers=1):
         "step": 0, "epoch": 0, "evaluating": False, "awaiting": False,
         "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": STATE["model"],
     }
-    return {"dimensions": dims, "network": network_name(plan), "activation": activation, "dataset": dataset,
+    return {"dimensions": dims, "network": spec.label(plan.text), "activation": activation, "dataset": dataset,
             "train_size": train_size, "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(),
             "workers": workers}
 
