@@ -215,6 +215,27 @@ class Network:
             out.append(H[..., 0])
         return out
 
+    def score_gradient(self, x, k=None):
+        """Why the network gives class k (None: the class it predicts) its score, for one sample
+        x (n_0,) or (n_0, 1), in inference.
+
+        The score is the output layer's Z_L[k], before the softmax: the gradient of the
+        log-probability log softmax(Z_L)[k] is that of Z_L[k] minus the probability-weighted
+        gradients of every class, which vanishes as the prediction grows confident, and would
+        show as much about the other digits as about k.
+        Returns (scores (n_L,), gradient (n_0,)): Z_L, and dZ_L[k]/dx through each layer's own
+        backward, started from dZ_L = e_k at the output layer.
+        """
+        H, memories = self._forward(self._as_input(np.asarray(x).reshape(self.dimensions[0], 1)))
+        last = len(self.layers) - 1
+        scores = memories[last][1][:, 0]  # the softmax layer's memory: ((H_prev, W, b), Z)
+        dZ = np.zeros_like(H)
+        dZ[int(np.argmax(scores)) if k is None else int(k), 0] = 1
+        dH, _ = self.layers[last].backward_from_dZ(dZ, memories[last])
+        for i in range(last - 1, -1, -1):
+            dH, _ = self.layers[i].backward(self._params(i), dH, memories[i])
+        return scores, dH[:, 0]
+
     def activations(self, x):
         """The output of each dense or conv layer for one sample x (n_0,) or (n_0, 1): list of
         arrays, (n_l,) for a dense layer, (F, OH, OW) for a conv layer."""

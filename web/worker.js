@@ -261,6 +261,8 @@ async function handle(type, p) {
   switch (type) {
     case 'predict':
       return call('predict', p.pixels, p.width, p.height);
+    case 'explain': // why the model reads the drawing so (pynet/page/why.py): digit null for its answer
+      return call('explain', p.pixels, p.width, p.height, p.digit ?? null);
     case 'describe': // the network field as it is typed (answered between two time slices of a run)
       return call('describe_network', pyodide.toPy(p.config));
     case 'samples':

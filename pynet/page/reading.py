@@ -16,6 +16,21 @@ def predict(pixels, width, height):
     'activations': each hidden layer's (see _activations)} for the current model; digit is
     None (and probabilities zero) for an empty canvas.
     """
+    x = drawing(pixels, width, height)
+    image28 = np.round(x[:, 0], 3).tolist()
+    net = current()
+    if not x.any():
+        return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28,
+                "activations": _activations(net, None)}
+    outputs = net.outputs(x)
+    p = outputs[-1].astype(np.float64)
+    return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28,
+            "activations": _activations(net, outputs)}
+
+
+def drawing(pixels, width, height):
+    """The network's input (784, 1) for a drawing's pixels, as predict takes them; ValueError
+    for a size out of range or a number of bytes that does not fit it."""
     width, height = int(width), int(height)
     if not (0 < width <= 4096 and 0 < height <= 4096):
         raise ValueError(f"canvas size {width}x{height} is out of range")
@@ -28,16 +43,7 @@ def predict(pixels, width, height):
         image = a.reshape(height, width)
     else:
         raise ValueError(f"expected {width * height * 4} RGBA or {width * height} grey bytes, got {a.size}")
-    x = preprocess(image)
-    image28 = np.round(x[:, 0], 3).tolist()
-    net = current()
-    if not x.any():
-        return {"probabilities": [0.0] * N_CLASSES, "digit": None, "image28": image28,
-                "activations": _activations(net, None)}
-    outputs = net.outputs(x)
-    p = outputs[-1].astype(np.float64)
-    return {"probabilities": [round(float(v), 5) for v in p], "digit": int(np.argmax(p)), "image28": image28,
-            "activations": _activations(net, outputs)}
+    return preprocess(image)
 
 
 def _activations(net, outputs):
