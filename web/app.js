@@ -12,6 +12,7 @@ import { createParallel } from './parallel.js';
 import { createReading } from './reading.js';
 import { createRecovery } from './recovery.js';
 import { createTraining } from './training.js';
+import { createWhy } from './why.js';
 import * as ui from './ui.js';
 
 const { dom } = ui;
@@ -42,7 +43,8 @@ ui.clearPrediction();
 ui.resetLive();
 const charts = makeCharts(dom.loss, dom.accChart, MAX_POINTS);
 
-const reading = createReading(client, app);
+const why = createWhy(client, app);
+const reading = createReading(client, app, { onRead: why.read });
 const analysis = createAnalysis(client, app);
 const models = createModels(client, app, { reading, analysis, recovered: () => recovery.recovered() });
 const parallel = createParallel(client);

@@ -8,6 +8,8 @@
 const UPLOT_SRC = new URL('./vendor/uPlot.iife.min.js', import.meta.url);
 const FALLBACK_LANGUAGE = 'en';
 
+const figure = (y) => (Number.isFinite(y) ? y.toPrecision(4) : 'not a number');
+
 // A language tag Intl accepts: the browser's own, or FALLBACK_LANGUAGE.
 function validLanguage(tag) {
   try {
@@ -45,6 +47,10 @@ export function makeCharts(lossEl, accEl, maxPoints) {
   let accPlot = null;
   let timer = null;
   let dirty = false;
+
+  // each chart's text alternative: what it shows and its latest values, renewed with each redraw
+  for (const el of [lossEl, accEl]) el.setAttribute('role', 'img');
+  describe();
 
   function size(el) {
     return { width: Math.max(200, el.clientWidth), height: 200 };
@@ -92,8 +98,25 @@ export function makeCharts(lossEl, accEl, maxPoints) {
     timer = null;
     if (!dirty) return;
     dirty = false;
+    describe();
     lossPlot?.setData([loss.x, loss.y, loss.epoch]);
     accPlot?.setData([acc.x, acc.train, acc.val, acc.test]);
+  }
+
+  function describe() {
+    const n = loss.x.length;
+    const epoch = loss.epoch.findLast((y) => y != null);
+    lossEl.setAttribute('aria-label', n === 0 ? 'Loss chart: no training run yet.'
+      : `Loss chart, cross-entropy per batch up to step ${loss.x[n - 1].toLocaleString()}: latest ${figure(loss.y[n - 1])}, `
+        + `lowest ${figure(Math.min(...loss.y.filter(Number.isFinite)))}`
+        + (epoch == null ? '.' : `; mean of the last epoch ${figure(epoch)}.`));
+    const m = acc.x.length;
+    const pct = (a) => {
+      const v = a.findLast((y) => y != null);
+      return v == null ? 'not measured' : `${(v * 100).toFixed(1)}%`;
+    };
+    accEl.setAttribute('aria-label', m === 0 ? 'Accuracy chart: no epoch ended yet.'
+      : `Accuracy chart after epoch ${acc.x[m - 1]}: train ${pct(acc.train)}, validation ${pct(acc.val)}, test ${pct(acc.test)}.`);
   }
 
   return {

@@ -130,6 +130,8 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       app.run.epochMemory.push([e.epoch, r.memory ?? null]);
     }
     ui.showAccuracy(trainAcc, testAcc);
+    const last = r.losses.findLast(([, y]) => y != null);
+    if (last) ui.showLoss(last[1]);
     const perStep = r.step ? r.elapsed_s / r.step : NaN;
     ui.showProgress({ step: r.step, total: r.total_steps, samplesPerS: r.samples_per_s,
                       etaS: perStep * (r.total_steps - r.step), evaluating: r.evaluating });

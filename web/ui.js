@@ -21,7 +21,7 @@ export const dom = {
   samples: $('samples'), mistakes: $('mistakes'), errorsSummary: $('errors-summary'),
   confusion: $('confusion'), weights: $('weights'), weightsCaption: $('weights-caption'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
   modelInfo: $('model-info'), modelLayers: $('model-layers'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
-  modelMessage: $('model-message'), workers: $('workers'),
+  modelMessage: $('model-message'), workers: $('workers'), lossValue: $('loss-value'),
 };
 
 export const FIELDS = {
@@ -189,12 +189,12 @@ export function showMemory(bytes) {
 // ---- tiles: images, feature maps, weights ------------------------------------------------
 
 // Paint width x height values (row by row; missing ones count as 0) onto canvas, each value
-// turned into [r, g, b] by colour.
-function paintTile(canvas, values, width, height, colour) {
+// turned into [r, g, b] by colour(value, its index).
+export function paintTile(canvas, values, width, height, colour) {
   const ctx = canvas.getContext('2d');
   const image = ctx.createImageData(width, height);
   for (let i = 0; i < width * height; i++) {
-    const [r, g, b] = colour(values[i] ?? 0);
+    const [r, g, b] = colour(values[i] ?? 0, i);
     image.data[4 * i] = r;
     image.data[4 * i + 1] = g;
     image.data[4 * i + 2] = b;
@@ -375,7 +375,13 @@ export function showAccuracy(trainAcc, testAcc) {
   if (testAcc !== undefined) dom.testAcc.textContent = pct(testAcc);
 }
 
+// the loss of the last batch, to 4 significant digits (NaN or none: a dash)
+export function showLoss(loss) {
+  dom.lossValue.textContent = Number.isFinite(loss) ? loss.toPrecision(4) : '–';
+}
+
 export function resetLive() {
+  showLoss(null);
   showProgress({ step: 0, total: 0, samplesPerS: 0, etaS: NaN });
   dom.progressText.textContent = '0%';
   dom.step.textContent = '–';
