@@ -64,7 +64,7 @@ export function createWhy(client, app) {
   function show(result) {
     app.explanation = result;
     const shown = result?.gradient ? result : null;
-    const ink = app.lastImage28 || [];
+    const ink = (shown && app.lastImage28) || []; // the reading's 28x28 image: the same pad pixels
     const scale = shown && shown.max > 0 ? shown.max : 1;
     paintTile(dom.map, shown ? shown.gradient : [], 28, 28, (g, i) => {
       const v = Math.max(-1, Math.min(1, g / scale));

@@ -310,3 +310,37 @@ CURVE_PIXELS_JS = """(() => [['loss', [0x24, 0x57, 0xc5]], ['acc-chart', [0x1d, 
 
 # The language tag the browser itself reports, even where the page has shadowed navigator.language.
 BROWSER_LANGUAGE_JS = "Object.getOwnPropertyDescriptor(Navigator.prototype, 'language').get.call(navigator)"
+
+
+# ---- accessibility (test_accessibility.py; any test may check the state it leaves the page in) --
+
+AXE_JS = ROOT / "tests" / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page, impacts=AXE_IMPACTS):
+    """axe-core's violations on the page as it is now, of the given impacts: [{'id', 'impact',
+    'help', 'nodes': [(target, failure summary), ...]}]. axe is injected by evaluating its source
+    (the page's CSP forbids a script it did not list; page.evaluate is not subject to it)."""
+    import pytest
+
+    if not AXE_JS.is_file():
+        pytest.skip("axe-core is not installed: make test installs it (npm ci in tests/e2e)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    found = page.evaluate("""async (impacts) => {
+        const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+        return violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => [n.target.join(' '), n.failureSummary]) }));
+    }""", list(impacts))
+    return found
+
+
+def assert_no_serious_axe(page, state):
+    """Fail, listing each one, when axe-core finds a serious or critical violation on the page in
+    the state named (such as 'idle' or 'training', for the message)."""
+    found = axe_violations(page)
+    lines = [f"{v['impact']} {v['id']}: {v['help']}" + "".join(f"\n    {t}: {s}" for t, s in v["nodes"][:8])
+             for v in found]
+    assert not found, f"axe, page {state}: {len(found)} serious or critical violations\n" + "\n".join(lines)
