@@ -67,7 +67,7 @@ def test_the_loss_and_each_charts_latest_values_are_text(app):
     assert page.text_content("#loss-value") != "–"
 
 
-@pytest.mark.parametrize("width", [1280, 1000])
+@pytest.mark.parametrize("width", [1280, 1000, 901])
 def test_the_preset_and_workers_controls_share_a_row_at_desktop_width(app, width):
     page, _ = app
     page.set_viewport_size({"width": width, "height": 900})
