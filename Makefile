@@ -14,12 +14,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# puppeteer-core for the Firefox tests (it downloads no browser: they use Debian's firefox-esr)
+# puppeteer-core for the Firefox tests (it downloads no browser: they use Debian's firefox-esr), axe-core for
+# the accessibility tests
 E2E_NODE := tests/e2e/node_modules/.package-lock.json
 $(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
 	@if command -v npm >/dev/null; then \
 	  cd tests/e2e && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "npm not found: the Firefox tests will be skipped"; fi
+	else echo "npm not found: the Firefox and accessibility tests will be skipped"; fi
 
 serve: $(VENV)/.installed
 	$(PY) build/make_site.py --serve --port $(PORT)
