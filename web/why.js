@@ -51,7 +51,7 @@ export function createWhy(client, app) {
       const asked = app.explanationsAsked;
       const { pixels: data, width, height } = pixels();
       const result = await client.request('explain', { pixels: data, width, height, digit: chosen }, [data.buffer]);
-      show(result);
+      if (pixels) show(result); // else the pad was cleared meanwhile
       app.explanationAnswered = asked;
     } catch (e) {
       if (!(e instanceof WorkerRestarted)) dom.caption.textContent = `Could not explain the reading: ${e.message}`;
