@@ -120,6 +120,9 @@ def phone(browser, site_url):
 def test_at_phone_width_with_touch_draw_read_explain_and_train(phone):
     page, cdp = phone
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "nothing scrolls sideways"
+    rows = page.evaluate("""['preset', 'workers'].map((id) => [document.querySelector(`label[for=${id}]`),
+        document.getElementById(id)].map((el) => Math.round(el.getBoundingClientRect().top + el.offsetHeight / 2)))""")
+    assert all(abs(label - control) <= 4 for label, control in rows), f"each control beside its label: {rows}"
     assert page.text_content("#loss-value") == "–"  # a fresh page: no run yet
     assert page.get_attribute("#loss", "aria-label") == "Loss chart: no training run yet."
     assert page.get_attribute("#acc-chart", "aria-label") == "Accuracy chart: no epoch ended yet."
