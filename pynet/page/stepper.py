@@ -251,9 +251,8 @@ class Iteration:
         notes = {"relu": "Negative values become 0; the others pass unchanged.",
                  "sigmoid": "Every value is squashed into 0..1.",
                  "softmax": "Each column becomes ten probabilities that add up to 1: the network's answer."}
-        arrays = [_array("H", H, kind)] if kind == "images" else [_array("Z", Z, kind), _array("H", H, kind)]
-        if activation == "softmax":
-            arrays = [_array("Z", Z, kind), _array("H", H, kind, at=self._truth(H))]
+        at = self._truth(H) if activation == "softmax" else None  # the right digit's probabilities
+        arrays = [_array("H", H, kind)] if kind == "images" else [_array("Z", Z, kind), _array("H", H, kind, at=at)]
         return _step(self._title(i, "Forward", activation), "forward", formula, f"Z {_shape(Z)} → H {_shape(H)}", arrays, function,
                      f"{type(self.net.layers[i]).__name__}.forward → core.{function.__name__}", note=notes[activation])
 
@@ -421,7 +420,7 @@ def _array(name, a, kind, at=None, labels=None):
     'pixels' (the input (784, m): each sample's 28×28 image), 'images' ((C, H, W, m): the first
     sample's maps, at most MAX_SHOWN_CHANNELS), 'kernels' ((F, C, kh, kw): each of the first
     MAX_SHOWN_CHANNELS kernels' first channel).
-    Returns {'name', 'shape', 'min', 'max', 'signed', 'shown': which part the heat maps show,
+    Returns {'name', 'kind', 'shape', 'min', 'max', 'signed', 'shown': which part the heat maps show,
     'tiles': [{'label', 'rows', 'cols', 'block': [rows, cols] of values each cell averages,
     'cells': rows * cols levels, -255..255 of max |value| (signed) or 0..255 of max}],
     'values': [{'index', 'value'}] exact values (the first, the largest and the smallest, or at)}.
@@ -447,7 +446,7 @@ def _array(name, a, kind, at=None, labels=None):
         if index not in seen and len(exact) < EXACT:
             seen.add(index)
             exact.append({"index": list(index), "value": _text(np.asarray(a)[index])})
-    return {"name": name, "shape": list(values.shape), "min": lo, "max": hi, "signed": signed, "shown": shown,
+    return {"name": name, "kind": kind, "shape": list(values.shape), "min": lo, "max": hi, "signed": signed, "shown": shown,
             "tiles": out, "values": exact}
 
 
