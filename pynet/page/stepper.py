@@ -34,6 +34,7 @@ OPTIONS = {"source": "batch", "start": 0, "size": STEP_BATCH, "pixels": None, "l
            "learning_rate": SEED_RECIPE["learning_rate"], "seed": 0}
 SIDE = 28  # MNIST images are 28 x 28: the input's columns are drawn as such
 EXACT = 4  # exact values shown per array
+DIGITS = f"digits 0–{N_CLASSES - 1}"  # what the output layer's rows are
 
 
 def step_through(options=None):
@@ -199,7 +200,8 @@ class Iteration:
             linear = _step(
                 self._title(i, "Forward", "Z"), "forward", "Z = W · H_prev + b",
                 f"W{l} {_shape(p['W'])} · H_prev {_shape(H_prev)} + b{l} {_shape(p['b'])} → Z {_shape(Z)}",
-                [_array(f"W{l}", p["W"], "matrix"), _array(f"b{l}", p["b"], "matrix"), _array("Z", Z, "columns")],
+                [_array(f"W{l}", p["W"], "matrix"), _array(f"b{l}", p["b"], "matrix"),
+                 _array("Z", Z, "columns", rows=DIGITS if layer.activation == "softmax" else "units")],
                 core.layer_forward, "Network._forward → Dense.forward → core.layer_forward",
                 note="Each unit adds up the previous layer's outputs, each times its weight, plus its bias.")
             return [linear, self._activation(i, layer.activation, Z, H, "columns")]
@@ -251,8 +253,9 @@ class Iteration:
         notes = {"relu": "Negative values become 0; the others pass unchanged.",
                  "sigmoid": "Every value is squashed into 0..1.",
                  "softmax": "Each column becomes ten probabilities that add up to 1: the network's answer."}
-        at = self._truth(H) if activation == "softmax" else None  # the right digit's probabilities
-        arrays = [_array("H", H, kind)] if kind == "images" else [_array("Z", Z, kind), _array("H", H, kind, at=at)]
+        at, rows = (self._truth(H), DIGITS) if activation == "softmax" else (None, "units")  # the right digit's probabilities
+        arrays = [_array("H", H, kind)] if kind == "images" else [_array("Z", Z, kind, rows=rows),
+                                                                  _array("H", H, kind, at=at, rows=rows)]
         return _step(self._title(i, "Forward", activation), "forward", formula, f"Z {_shape(Z)} → H {_shape(H)}", arrays, function,
                      f"{type(self.net.layers[i]).__name__}.forward → core.{function.__name__}", note=notes[activation])
 
@@ -265,7 +268,8 @@ class Iteration:
         m = Y.shape[1]
         return _step("Loss", "loss", "loss = −(1/m) Σ Y ⊙ log(HL): the mean of −log(probability of the right digit)",
                      f"HL {_shape(self.HL)}, Y {_shape(Y)} → loss (a number), m = {m}",
-                     [_array("HL", self.HL, "columns", at=self._truth(self.HL)), _array("Y", Y, "columns")],
+                     [_array("HL", self.HL, "columns", at=self._truth(self.HL), rows=DIGITS),
+                      _array("Y", Y, "columns", at=self._truth(Y), rows=DIGITS)],
                      core.compute_loss, "Network._forward_backward → core.compute_loss",
                      scalars=[("loss", self.loss)],
                      note="Y is the right answer, one-hot: 1 for the right digit, 0 elsewhere. The loss is small "
@@ -285,7 +289,7 @@ class Iteration:
             if i == len(self.net.layers) - 1:
                 first = _step(title("dZ"), "backward", "dZ = HL − Y",
                               f"HL {_shape(self.HL)} − Y {_shape(received)} → dZ {_shape(received)}",
-                              [_array("dZ", received, kind, at=self._truth(received))], Network._backward,
+                              [_array("dZ", received, kind, at=self._truth(received), rows=DIGITS)], Network._backward,
                               "Network._forward_backward → Network._backward",
                               note="The gradient of the loss with respect to Z, for softmax with the cross-entropy "
                                    "loss: the probabilities minus the right answers.")
@@ -371,8 +375,8 @@ class Iteration:
         HL, _ = after._forward(self.X, self._mode())
         loss = core.compute_loss(HL, self.eye[:, self.labels])
         return _step("After one step", "update", "loss = −(1/m) Σ Y ⊙ log(HL), with the updated weights",
-                     f"HL {_shape(HL)} → loss", [_array("HL after", HL, "columns", at=self._truth(HL))],
-                     core.compute_loss, "Network._forward → core.compute_loss",
+                     f"HL {_shape(HL)} → loss", [_array("HL after", HL, "columns", at=self._truth(HL), rows=DIGITS)],
+                     core.compute_loss, "Network._forward, then core.compute_loss",
                      scalars=[("loss before", self.loss), ("loss after", loss)],
                      note="The same batch through the updated copy: one step moves the loss on this batch "
                           "(usually down). The model in use has not changed.")
@@ -413,7 +417,7 @@ def _spread(a):
     return [tuple(int(k) for k in big), (0,) * a.ndim]
 
 
-def _array(name, a, kind, at=None, labels=None):
+def _array(name, a, kind, at=None, labels=None, rows="units"):
     """An array as the page shows it.
 
     kind: 'columns' ((n, m), samples as columns: one heat map), 'matrix' (a 2-D parameter: one),
@@ -430,16 +434,17 @@ def _array(name, a, kind, at=None, labels=None):
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     signed = lo < 0
     scale = max(-lo, hi) if signed else hi
-    tiles, shown = _tiles(values, kind, labels)
+    tiles, shown = _tiles(values, kind, labels, rows)
     out = []
     for label, t in tiles:
         t, block = _blocks(np.nan_to_num(t, nan=0.0, posinf=hi, neginf=lo))
         cells = np.round(255 * t / scale) if scale > 0 else np.zeros_like(t)
         out.append({"label": label, "rows": t.shape[0], "cols": t.shape[1], "block": list(block),
                     "cells": np.clip(cells, -255, 255).astype(int).ravel().tolist()})
-    if at is None:
-        at = [(0,) * values.ndim, np.unravel_index(int(np.nanargmax(values)), values.shape),
-              np.unravel_index(int(np.nanargmin(values)), values.shape)]
+    if at is None:  # the first, the largest and the smallest of what the heat maps show
+        part, where = _shown_part(values, kind)
+        at = [where((0,) * part.ndim), where(np.unravel_index(int(np.nanargmax(part)), part.shape)),
+              where(np.unravel_index(int(np.nanargmin(part)), part.shape))]
     seen, exact = set(), []
     for index in at:
         index = tuple(int(k) for k in index)
@@ -450,7 +455,7 @@ def _array(name, a, kind, at=None, labels=None):
             "tiles": out, "values": exact}
 
 
-def _tiles(a, kind, labels):
+def _tiles(a, kind, labels, rows):
     """[(label, 2-D array)] to draw, and a few words on which part of a they are."""
     if kind == "pixels":
         m = a.shape[1]
@@ -468,8 +473,17 @@ def _tiles(a, kind, labels):
         kernels = f"kernels 1–{k} of {F}" if k < F else f"all {F} kernels"
         return [(f"k {f + 1}", a[f, 0]) for f in range(k)], kernels + (f", input channel 1 of {C}" if C > 1 else "")
     if kind == "columns":
-        return [("", a)], "rows: units; columns: images" if a.shape[1] > 1 else "one column: the image"
+        return [("", a)], f"rows: {rows}; " + ("columns: images" if a.shape[1] > 1 else "one column: the image")
     return [("", a)], ""
+
+
+def _shown_part(a, kind):
+    """The part of a that its heat maps show (see _tiles), and the map from its indices to a's."""
+    if kind == "images":
+        return a[:MAX_SHOWN_CHANNELS, :, :, 0], lambda index: (*index, 0)
+    if kind == "kernels":
+        return a[:MAX_SHOWN_CHANNELS, 0], lambda index: (index[0], 0, *index[1:])
+    return a, tuple
 
 
 def _blocks(t):
