@@ -156,6 +156,9 @@ export function createStepper(client, app) {
       tr.append(name, value);
       return tr;
     }));
+    // an update's W, dW and W after at one place next to each other: W − α·dW can be checked by hand
+    const place = (tr) => `${tr.dataset.array.replace(/^d| .*$/g, '')}[${tr.dataset.index}]`; // dW1 and W1 after: W1
+    if (step.phase === 'update') rows.sort((a, b) => place(a).localeCompare(place(b)));
     dom.values.tBodies[0].replaceChildren(...rows);
     const src = step.source;
     dom.sourceName.textContent = `${src.name}  ·  ${src.file}:${src.line}`;
@@ -219,6 +222,9 @@ function size(canvas, kind, rows, cols) {
   if (kind === 'columns' || cols <= 4) { // a bias, or a few images' columns: wide cells
     sx = Math.max(2, Math.min(COLUMN_PX, Math.floor(160 / cols)));
     sy = Math.max(1, Math.min(sx, Math.floor(COLUMNS_HEIGHT_PX / rows)));
+  } else if (kind === 'matrix') { // a weight matrix of few rows: taller cells, so that it stays visible
+    sx = Math.max(1, Math.floor(SIDE_PX.matrix / cols));
+    sy = Math.max(1, Math.min(Math.floor(SIDE_PX.matrix / rows), 6 * sx));
   } else {
     sx = sy = Math.max(1, Math.floor((SIDE_PX[kind] ?? 96) / Math.max(rows, cols)));
   }

@@ -307,13 +307,13 @@ class Iteration:
                                     "The gradient is scaled by the sigmoid's slope at Z."))
             W = self._params(i)["W"]
             if isinstance(layer, Dense):
-                formula = "dW = dZ · H_prevᵀ / m,   db = Σ dZ / m (over the samples),   dH_prev = Wᵀ · dZ"
+                formula = "dW = dZ · H_prevᵀ / m\ndb = Σ dZ / m (over the samples)\ndH_prev = Wᵀ · dZ"
                 function = core.linear_backward
                 via = ("Dense.backward_from_dZ → core.linear_backward" if i == len(self.net.layers) - 1
                        else "Dense.backward → core.layer_backward → core.linear_backward")
                 H_prev = memory[0][0]
             else:
-                formula = ("dW = dZ ⊛ H_prev / m,   db = Σ dZ / m (over the samples and places),   "
+                formula = ("dW = dZ ⊛ H_prev / m\ndb = Σ dZ / m (over the samples and places)\n"
                            "dH_prev = Wᵀ · dZ, each window's share added back onto its pixels")
                 function, via = conv.conv_backward, "Conv.backward → conv.conv_backward"
                 H_prev = None
@@ -358,7 +358,7 @@ class Iteration:
         at_b = _spread(db)
         a = f"{self.learning_rate:g}"
         return _step(
-            self._title(i, "Update"), "update", f"W ← W − α · dW,   b ← b − α · db,   α = {a}",
+            self._title(i, "Update"), "update", f"W ← W − α · dW\nb ← b − α · db\nα = {a}",
             f"W{l} {_shape(W)}, dW{l} {_shape(dW)} → W{l} {_shape(W_new)}; b{l} {_shape(b)}",
             [_array(f"W{l}", W, kind, at=at_W), _array(f"dW{l}", dW, kind, at=at_W),
              _array(f"W{l} after", W_new, kind, at=at_W), _array(f"b{l}", b, "matrix", at=at_b),
