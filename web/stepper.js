@@ -73,7 +73,8 @@ export function createStepper(client, app) {
       run = answer;
       cache.clear();
       cache.set(0, answer.step);
-      app.stepper = { count: answer.count, titles: answer.titles, batch: answer.batch, index: -1, runs: (app.stepper?.runs || 0) + 1 };
+      const runs = (app.stepper?.runs || 0) + 1;
+      app.stepper = { count: answer.count, titles: answer.titles, batch: answer.batch, index: -1, runs };
       dom.jump.replaceChildren(...answer.titles.map((t, k) => new Option(`${k + 1}. ${t}`, String(k))));
       const lr = Number(answer.learning_rate).toPrecision(3).replace(/\.?0+$/, '');
       dom.summary.textContent = `${capital(answer.batch.what)} (label${answer.batch.labels.length > 1 ? 's' : ''} `
@@ -171,7 +172,9 @@ function capital(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const fmt = (x) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(2) : String(Number(x.toPrecision(3))));
+// a min or max in three figures
+const fmt = (x) => (x === 0 ? '0'
+  : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(2) : String(Number(x.toPrecision(3))));
 
 // One array: its name and shape, a heat map per tile, the colour scale from its min to its max.
 function heatMaps(a) {
@@ -202,7 +205,8 @@ function heatMaps(a) {
     paint(canvas, t.cells, colour);
     size(canvas, a.kind, t.rows, t.cols);
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${a.name}${t.label ? `, ${t.label}` : ''}: ${t.rows} by ${t.cols} heat map from ${fmt(a.min)} to ${fmt(a.max)}`);
+    const which = `${a.name}${t.label ? `, ${t.label}` : ''}`;
+    canvas.setAttribute('aria-label', `${which}: ${t.rows} by ${t.cols} heat map from ${fmt(a.min)} to ${fmt(a.max)}`);
     box.append(canvas);
     if (t.label) {
       const label = document.createElement('span');

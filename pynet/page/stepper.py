@@ -64,7 +64,8 @@ def step_through(options=None):
     elif options["source"] == "batch":
         X, labels, what = _training_images(options)
     else:
-        raise SettingError("source", f"step through a 'batch' of training images or a 'drawing', not {options['source']!r}")
+        raise SettingError("source", "step through a 'batch' of training images or a 'drawing', "
+                                     f"not {options['source']!r}")
     net = current()
     steps = Iteration(net, X, labels, learning_rate, seed).steps()
     for k, step in enumerate(steps):
@@ -175,9 +176,6 @@ class Iteration:
     def _title(self, i, phase, what=""):
         return f"{phase}, {self._name(i)}" + (f": {what}" if what else "")
 
-    def _params(self, i):
-        return {name: self.net.parameters[key] for name, key in self.net._keys[i].items()}
-
     # ---- forward ----
 
     def _input(self):
@@ -193,7 +191,7 @@ class Iteration:
 
     def _layer_forward(self, i, H_prev, H, memory):
         layer = self.net.layers[i]
-        p = self._params(i)
+        p = self.net._params(i)
         l = self.numbers.get(i)
         if isinstance(layer, Dense):
             Z = memory[1]
@@ -225,12 +223,14 @@ class Iteration:
                           "Network._forward → MaxPool.forward → conv.pool_forward",
                           note=f"Each map shrinks {s} times in each direction, keeping its strongest responses.")]
         if isinstance(layer, Flatten):
-            return [_step(self._title(i, "Forward"), "forward", "H = H_prev with each image's maps laid out as one column",
+            return [_step(self._title(i, "Forward"), "forward",
+                          "H = H_prev with each image's maps laid out as one column",
                           f"H_prev {_shape(H_prev)} → H {_shape(H)}", [_array("H", H, "columns")],
                           conv.flatten_forward, "Network._forward → Flatten.forward → conv.flatten_forward",
                           note="A reshape: the same numbers, now one column per image for the dense layers.")]
         if isinstance(layer, Unflatten):
-            return [_step(self._title(i, "Forward"), "forward", "H = each column of X as an image (channels, rows, columns)",
+            return [_step(self._title(i, "Forward"), "forward",
+                          "H = each column of X as an image (channels, rows, columns)",
                           f"X {_shape(H_prev)} → H {_shape(H)}", [_array("H", H, "images")],
                           Unflatten.forward, "Network._forward → Unflatten.forward",
                           note="A reshape: the convolutions work on images, with the samples last.")]
@@ -253,23 +253,26 @@ class Iteration:
         notes = {"relu": "Negative values become 0; the others pass unchanged.",
                  "sigmoid": "Every value is squashed into 0..1.",
                  "softmax": "Each column becomes ten probabilities that add up to 1: the network's answer."}
-        at, rows = (self._truth(H), DIGITS) if activation == "softmax" else (None, "units")  # the right digit's probabilities
+        # the output: each image's probability of its right digit among the exact values
+        at, rows = (self._truth(), DIGITS) if activation == "softmax" else (None, "units")
         arrays = [_array("H", H, kind)] if kind == "images" else [_array("Z", Z, kind, rows=rows),
                                                                   _array("H", H, kind, at=at, rows=rows)]
-        return _step(self._title(i, "Forward", activation), "forward", formula, f"Z {_shape(Z)} → H {_shape(H)}", arrays, function,
-                     f"{type(self.net.layers[i]).__name__}.forward → core.{function.__name__}", note=notes[activation])
+        return _step(self._title(i, "Forward", activation), "forward", formula, f"Z {_shape(Z)} → H {_shape(H)}",
+                     arrays, function, f"{type(self.net.layers[i]).__name__}.forward → core.{function.__name__}",
+                     note=notes[activation])
 
-    def _truth(self, H):
+    def _truth(self):
         """The indices (label, sample) of each sample's right digit (the first EXACT samples)."""
         return [(int(y), j) for j, y in enumerate(self.labels[:EXACT])]
 
     def _loss(self):
         Y = self.eye[:, self.labels]
         m = Y.shape[1]
-        return _step("Loss", "loss", "loss = −(1/m) Σ Y ⊙ log(HL): the mean of −log(probability of the right digit)",
+        return _step("Loss", "loss",
+                     "loss = −(1/m) Σ Y ⊙ log(HL): the mean of −log(probability of the right digit)",
                      f"HL {_shape(self.HL)}, Y {_shape(Y)} → loss (a number), m = {m}",
-                     [_array("HL", self.HL, "columns", at=self._truth(self.HL), rows=DIGITS),
-                      _array("Y", Y, "columns", at=self._truth(Y), rows=DIGITS)],
+                     [_array("HL", self.HL, "columns", at=self._truth(), rows=DIGITS),
+                      _array("Y", Y, "columns", at=self._truth(), rows=DIGITS)],
                      core.compute_loss, "Network._forward_backward → core.compute_loss",
                      scalars=[("loss", self.loss)],
                      note="Y is the right answer, one-hot: 1 for the right digit, 0 elsewhere. The loss is small "
@@ -289,7 +292,7 @@ class Iteration:
             if i == len(self.net.layers) - 1:
                 first = _step(title("dZ"), "backward", "dZ = HL − Y",
                               f"HL {_shape(self.HL)} − Y {_shape(received)} → dZ {_shape(received)}",
-                              [_array("dZ", received, kind, at=self._truth(received), rows=DIGITS)], Network._backward,
+                              [_array("dZ", received, kind, at=self._truth(), rows=DIGITS)], Network._backward,
                               "Network._forward_backward → Network._backward",
                               note="The gradient of the loss with respect to Z, for softmax with the cross-entropy "
                                    "loss: the probabilities minus the right answers.")
@@ -298,14 +301,15 @@ class Iteration:
                 backward = core._BACKWARD[layer.activation]
                 dZ = backward(received, memory[1])  # what layer.backward computed first, to be shown
                 formula = "dZ = dH ⊙ (Z > 0)" if layer.activation == "relu" else "dZ = dH ⊙ H ⊙ (1 − H)"
-                via = ("Dense.backward → core.layer_backward → " if isinstance(layer, Dense) else "Conv.backward → ")
-                first = _step(title("dZ"), "backward", formula, f"dH {_shape(received)}, Z {_shape(memory[1])} → dZ {_shape(dZ)}",
+                via = "Dense.backward → core.layer_backward → " if isinstance(layer, Dense) else "Conv.backward → "
+                shapes = f"dH {_shape(received)}, Z {_shape(memory[1])} → dZ {_shape(dZ)}"
+                first = _step(title("dZ"), "backward", formula, shapes,
                               [_array("dH", received, kind), _array("dZ", dZ, kind)], backward,
                               via + f"core.{backward.__name__}",
                               note=("The gradient passes back only where the unit was active (Z > 0)."
                                     if layer.activation == "relu" else
                                     "The gradient is scaled by the sigmoid's slope at Z."))
-            W = self._params(i)["W"]
+            W = self.net._params(i)["W"]
             if isinstance(layer, Dense):
                 formula = "dW = dZ · H_prevᵀ / m\ndb = Σ dZ / m (over the samples)\ndH_prev = Wᵀ · dZ"
                 function = core.linear_backward
@@ -326,7 +330,8 @@ class Iteration:
                 shapes += f", dH_prev {_shape(dH_prev)}"
             note = ("dW and db say how each weight and bias should change to lower the loss (averaged over the "
                     "batch); dH_prev passes the gradient on to the layer before.")
-            second = _step(title("dW, db" + (", dH_prev" if dH_prev is not None else "")), "backward", formula, shapes, arrays, function, via,
+            what = "dW, db" + (", dH_prev" if dH_prev is not None else "")
+            second = _step(title(what), "backward", formula, shapes, arrays, function, via,
                            note=note if dH_prev is not None else note.split(";")[0] + ". " + skipped)
             return [first, second]
         if isinstance(layer, MaxPool):
@@ -341,7 +346,8 @@ class Iteration:
                           [_array("dH_prev", dH_prev, "images")], conv.flatten_backward,
                           "Flatten.backward → conv.flatten_backward", note="The reshape, undone.")]
         if isinstance(layer, Dropout):
-            return [_step(title(), "backward", "dH_prev = dH ⊙ mask", f"dH {_shape(received)} → dH_prev {_shape(dH_prev)}",
+            return [_step(title(), "backward", "dH_prev = dH ⊙ mask",
+                          f"dH {_shape(received)} → dH_prev {_shape(dH_prev)}",
                           [_array("dH", received, "columns"), _array("dH_prev", dH_prev, "columns")], Dropout.backward,
                           "Dropout.backward", note="Units switched off in the forward pass get no gradient.")]
         raise TypeError(f"the step-through view does not know the layer {layer!r}")
@@ -375,7 +381,7 @@ class Iteration:
         HL, _ = after._forward(self.X, self._mode())
         loss = core.compute_loss(HL, self.eye[:, self.labels])
         return _step("After one step", "update", "loss = −(1/m) Σ Y ⊙ log(HL), with the updated weights",
-                     f"HL {_shape(HL)} → loss", [_array("HL after", HL, "columns", at=self._truth(HL), rows=DIGITS)],
+                     f"HL {_shape(HL)} → loss", [_array("HL after", HL, "columns", at=self._truth(), rows=DIGITS)],
                      core.compute_loss, "Network._forward, then core.compute_loss",
                      scalars=[("loss before", self.loss), ("loss after", loss)],
                      note="The same batch through the updated copy: one step moves the loss on this batch "
@@ -451,7 +457,8 @@ def _array(name, a, kind, at=None, labels=None, rows="units"):
         if index not in seen and len(exact) < EXACT:
             seen.add(index)
             exact.append({"index": list(index), "value": _text(np.asarray(a)[index])})
-    return {"name": name, "kind": kind, "shape": list(values.shape), "min": lo, "max": hi, "signed": signed, "shown": shown,
+    return {"name": name, "kind": kind, "shape": list(values.shape), "min": lo, "max": hi, "signed": signed,
+            "shown": shown,
             "tiles": out, "values": exact}
 
 
