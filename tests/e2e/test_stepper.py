@@ -212,3 +212,23 @@ def test_at_phone_width_with_touch(browser, site_url):
     finally:
         context.close()
 
+
+
+def test_axe_finds_no_violation_while_stepping(browser, site_url):
+    """axe-core on the view showing a conv step, with its heat maps, exact values and source (its
+    script needs the CSP bypassed, in a context of its own)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(site_url)
+        wait_ready(page)
+        page.click("#step-run")
+        wait_until(page, SHOWN.format(k=0, runs=1), timeout=60)
+        page.select_option("#step-jump", "2")
+        wait_until(page, SHOWN.format(k=2, runs=1), timeout=20)
+        results = Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+    finally:
+        context.close()
