@@ -94,6 +94,7 @@ export function createStepper(client, app) {
   async function show(k) {
     if (!run || k < 0 || k >= run.count) return;
     wanted = k;
+    const mine = run;
     let step = cache.get(k);
     if (!step) {
       try {
@@ -102,6 +103,7 @@ export function createStepper(client, app) {
         if (!(e instanceof WorkerRestarted)) say(`Could not show step ${k + 1}: ${e.message}`, 'error');
         return;
       }
+      if (run !== mine) return; // another iteration was run meanwhile
       cache.set(k, step);
     }
     if (wanted !== k) return; // a later step was asked for meanwhile
