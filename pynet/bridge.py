@@ -16,6 +16,7 @@ from .page.models import (discard_offer, load_default_model, load_model, model_i
                           use_default_model, use_offered)
 from .page.reading import predict
 from .page.runs import helper_gradients, helper_start, start_training, step, stop_training, warm_up, warm_up_done
+from .page.stepper import step_detail, step_through
 from .page.why import explain
 
 # ---- the worker's one way in ----------------------------------------------------------------
@@ -24,7 +25,7 @@ _CALLS = {f.__name__: f for f in (
     cell_images, dataset_summary, describe_network, discard_offer, evaluate_test, explain, first_layer, has_dataset,
     helper_gradients, helper_start, load_dataset, load_default_model, load_model, misclassified, model_info,
     offer_info, predict, samples, save_model, start_training, step, stop_training, use_default_model, use_offered,
-    warm_up, warm_up_done)}
+    step_detail, step_through, warm_up, warm_up_done)}
 
 
 def handle(name, *args):

@@ -127,28 +127,37 @@ class Network:
     def _params(self, i):
         return {name: self.parameters[key] for name, key in self._keys[i].items()}
 
-    def _forward(self, X, mode=INFERENCE):
-        """(HL, memories): the output (n_L, m) and each layer's memory."""
+    def _forward(self, X, mode=INFERENCE, trace=None):
+        """(HL, memories): the output (n_L, m) and each layer's memory. trace, if given, is
+        called with (i, H, memory) after each layer i (pynet.page.stepper shows them)."""
         H, memories = X, []
         for i, layer in enumerate(self.layers):
             H, memory = layer.forward(self._params(i), H, mode)
             memories.append(memory)
+            if trace:
+                trace(i, H, memory)
         return H, memories
 
-    def _backward(self, HL, Y, memories):
+    def _backward(self, HL, Y, memories, trace=None):
         """Gradients {dW1, db1, ...} of the mean cross-entropy, averaged over the batch.
 
         The softmax output layer starts from dZ = HL - Y, as the seed's L_layer_backward; the
-        gradient with respect to the input X is never needed, so it is not computed.
+        gradient with respect to the input X is never needed, so it is not computed. trace, if
+        given, is called with (i, what layer i received (dZ for the output layer, else dH),
+        dH_prev (None where not computed), its gradients {name: array}) after each layer.
         """
         gradients = {}
         last = len(self.layers) - 1
-        dH, grads = self.layers[last].backward_from_dZ(HL - Y, memories[last], need_dH_prev=last > self._first)
+        dZ = HL - Y
+        dH, grads = self.layers[last].backward_from_dZ(dZ, memories[last], need_dH_prev=last > self._first)
         for i in range(last, self._first - 1, -1):
+            received = dZ if i == last else dH
             if i < last:
                 dH, grads = self.layers[i].backward(self._params(i), dH, memories[i], need_dH_prev=i > self._first)
             for name, key in self._keys[i].items():
                 gradients["d" + key] = grads[name]
+            if trace:
+                trace(i, received, dH, grads)
         return gradients
 
     # ---- inference -------------------------------------------------------------------------
@@ -251,13 +260,14 @@ class Network:
         """
         return Trainer(self, X, Y, config, validation, test, eval_chunk).run()
 
-    def _forward_backward(self, Xb, yb, eye, mode):
+    def _forward_backward(self, Xb, yb, eye, mode, forward_trace=None, backward_trace=None):
         """One batch's forward pass, mean loss and gradients (averaged over the batch's samples):
-        (HL, loss, gradients). The only place where training does its math."""
+        (HL, loss, gradients). The only place where training does its math; the traces see each
+        layer's arrays as it goes (see _forward, _backward)."""
         Yb = eye[:, yb]
-        HL, memories = self._forward(Xb, mode)
+        HL, memories = self._forward(Xb, mode, forward_trace)
         loss = core.compute_loss(HL, Yb)
-        return HL, loss, self._backward(HL, Yb, memories)
+        return HL, loss, self._backward(HL, Yb, memories, backward_trace)
 
     def gradients(self, Xb, yb):
         """Gradients of a batch (or of one worker's shard of a batch) for data-parallel training.

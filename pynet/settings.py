@@ -60,6 +60,9 @@ MAX_SHOWN_UNITS = 256  # activations of a hidden layer sent to the page
 MAX_SHOWN_CHANNELS = 16  # feature maps of a conv or pooling layer sent to the page for a drawing
 MAX_SAMPLE_VALUES = 2**22  # values one image may take through a model loaded in the page (16 MB in float32)
 MAX_WORKERS = 4  # workers sharing a run's batches in the page (data-parallel)
+STEP_BATCH = 4  # training images in the batch of the page's step-through view (pynet/page/stepper.py)
+MAX_STEP_BATCH = 16  # and at most
+MAX_STEP_CELLS = 64  # a heat map of the step-through view is at most this many cells a side (block means)
 
 
 def page_settings():
@@ -67,4 +70,5 @@ def page_settings():
     return {"presets": PRESETS, "preset_menu": [[name, PRESET_TITLES[name]] for name in PRESETS],
             "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
-                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS}}
+                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
+                       "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH}}

@@ -11,6 +11,7 @@ import { registerServiceWorker } from './offline.js';
 import { createParallel } from './parallel.js';
 import { createReading } from './reading.js';
 import { createRecovery } from './recovery.js';
+import { createStepper } from './stepper.js';
 import { createTraining } from './training.js';
 import { createWhy } from './why.js';
 import * as ui from './ui.js';
@@ -51,6 +52,7 @@ const parallel = createParallel(client);
 const form = createForm(client, app);
 const training = createTraining(client, app, { parallel, charts, models, analysis, form });
 const recovery = createRecovery(client, app, { training, models, reading, analysis });
+createStepper(client, app);
 
 client.request('ready').then(async (info) => {
   app.ready = true;

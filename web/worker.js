@@ -348,6 +348,10 @@ async function handle(type, p) {
     }
     case 'loadModel':
       return call('load_model', p.bytes, p.name ?? 'uploaded');
+    case 'stepThrough': // the step-through view (pynet/page/stepper.py)
+      return call('step_through', pyodide.toPy(p.options ?? {}));
+    case 'stepDetail':
+      return call('step_detail', p.index);
     case 'warmup':
       return warmUp(p.ms ?? 1200);
     default:

@@ -18,6 +18,7 @@ STATE = {
     "partial_eval": None,  # an evaluation of the current model on test in progress, see analysis.evaluate_test
     "offer": None,        # a trained model the user may take instead of the current one, see models.trained
     "helper": None,       # in a helper worker: the network and data of its shards, see runs.helper_start
+    "steps": None,        # the steps of the iteration the step-through view shows, see stepper.step_through
 }
 
 
