@@ -11,6 +11,7 @@ import { registerServiceWorker } from './offline.js';
 import { createParallel } from './parallel.js';
 import { createReading } from './reading.js';
 import { createRecovery } from './recovery.js';
+import { createSamples } from './samples.js';
 import { createTraining } from './training.js';
 import * as ui from './ui.js';
 
@@ -42,13 +43,14 @@ ui.clearPrediction();
 ui.resetLive();
 const charts = makeCharts(dom.loss, dom.accChart, MAX_POINTS);
 
-const reading = createReading(client, app);
+const reading = createReading(client, app, { onReading: (result) => samples.showReading(result) });
 const analysis = createAnalysis(client, app);
 const models = createModels(client, app, { reading, analysis, recovered: () => recovery.recovered() });
 const parallel = createParallel(client);
 const form = createForm(client, app);
 const training = createTraining(client, app, { parallel, charts, models, analysis, form });
 const recovery = createRecovery(client, app, { training, models, reading, analysis });
+const samples = createSamples(client, app, { training });
 
 client.request('ready').then(async (info) => {
   app.ready = true;
@@ -62,6 +64,7 @@ client.request('ready').then(async (info) => {
   models.show(info.model);
   await models.start();
   reading.refresh();
+  await samples.start();
   ui.showSamples(await client.request('samples', { n: 24 }));
   await analysis.refresh();
   // let the browser optimize the training code before the first run (see worker.js)

@@ -8,8 +8,9 @@ import * as ui from './ui.js';
 const { dom } = ui;
 
 // app: the page's state (window.pynet); predictionsAsked and predictionAnswered say whether the
-// reading shown is that of the pad and model as they are now (equal: it is).
-export function createReading(client, app) {
+// reading shown is that of the pad and model as they are now (equal: it is). onReading(result):
+// told of each reading shown (predict's result; null: the pad was cleared).
+export function createReading(client, app, { onReading } = {}) {
   let predicting = false;
   let again = false;
   app.predictionsAsked = 0;
@@ -34,6 +35,7 @@ export function createReading(client, app) {
       app.lastImage28 = result.image28;
       app.predictions = (app.predictions || 0) + 1;
       app.predictionAnswered = asked;
+      onReading?.(result);
     } catch (e) {
       if (!(e instanceof WorkerRestarted) && !app.recovering) ui.trainMessage(`Could not read the drawing: ${e.message}`, 'error');
     } finally {
@@ -43,7 +45,7 @@ export function createReading(client, app) {
   }
 
   const pad = createPad(dom.draw, { onDraw: predictNow, onEnd: predictNow, lineWidth: 20 });
-  dom.clear.addEventListener('click', () => { pad.clear(); ui.clearPrediction(); ui.padNote(''); });
+  dom.clear.addEventListener('click', () => { pad.clear(); ui.clearPrediction(); ui.padNote(''); onReading?.(null); });
 
   // The keyboard alternative to drawing: a random test image, put on the pad as if drawn.
   dom.tryTest.addEventListener('click', async () => {
