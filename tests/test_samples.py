@@ -330,7 +330,6 @@ def test_finetuning_refuses_bad_samples_and_nothing_changes(worker):
     assert STATE["run"] is None and STATE["offer"] is None
 
 
-@pytest.mark.not_in_pyodide("the command line test writes files and reads the MNIST pickle's three splits")
 def test_the_command_line_evaluates_a_model_on_your_samples(tmp_path, mnist_path, model, mnist_uint8, capsys):
     from pynet import cli
 
