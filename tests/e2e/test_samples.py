@@ -221,3 +221,21 @@ def test_finetuning_reads_the_corrected_drawing_right_and_keeps_mnist(page, tmp_
     assert tuned.metadata["report"] == report
     print(f"\nfine-tuning on one sample: {seconds:.0f} s; MNIST test {report['test']['before']:.4f} -> "
           f"{report['test']['after']:.4f}")
+
+
+def test_a_stopped_finetuning_is_offered_and_the_model_in_use_stays(page):
+    assert draw_and_read(page, "0") == "0"
+    page.click("#sample-right")
+    wait_until(page, "window.pynet.samples === 1")
+    runs = page.evaluate("window.pynet.runs || 0")
+    page.click("#finetune")
+    wait_until(page, "window.pynet.state === 'running' && (window.pynet.run?.step ?? 0) > 2", timeout=60)
+    page.click("#stop")
+    wait_until(page, f"(window.pynet.runs || 0) > {runs} && window.pynet.state === 'idle'", timeout=60)
+    assert page.evaluate(IS_DEFAULT_MODEL) and page.is_visible("#offer")
+    assert page.text_content("#offer-text").startswith("Fine-tuned on your samples (stopped). Its model")
+    cells = page.eval_on_selector_all("#finetune-report tbody tr", "(rs) => rs.map((r) => r.innerText)")
+    assert cells[1].split("\t")[2] == "not measured (stopped)"
+    page.click("#keep-current")
+    wait_until(page, "document.getElementById('offer').hidden", timeout=10)
+    assert page.evaluate(IS_DEFAULT_MODEL) and not page.is_disabled("#finetune")
