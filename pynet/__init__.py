@@ -25,6 +25,7 @@ from .core import (
 from .data import data_wrapper, load_data, load_npz
 from .model import L_layer_model, Network, TrainConfig, TrainingDiverged
 from .preprocess import preprocess
+from .samples import finetune, load_samples, save_samples
 from .serialize import from_bytes, load, save, to_bytes
 
 __version__ = "0.1.0"
@@ -35,4 +36,5 @@ __all__ = [
     "layer_backward", "L_layer_backward", "update_parameters", "L_layer_model",
     "predict", "accuracy", "one_hot", "load_data", "data_wrapper", "load_npz",
     "Network", "TrainConfig", "TrainingDiverged", "preprocess", "save", "load", "to_bytes", "from_bytes",
+    "load_samples", "save_samples", "finetune",
 ]

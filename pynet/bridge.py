@@ -15,6 +15,7 @@ from .page.form import describe_network
 from .page.models import (discard_offer, load_default_model, load_model, model_info, offer_info, save_model,
                           use_default_model, use_offered)
 from .page.reading import predict
+from .page.samples import read_samples, sample_levels, samples_file, start_finetune
 from .page.runs import helper_gradients, helper_start, start_training, step, stop_training, warm_up, warm_up_done
 from .page.stepper import step_detail, step_through
 from .page.why import explain
@@ -25,7 +26,7 @@ _CALLS = {f.__name__: f for f in (
     cell_images, dataset_summary, describe_network, discard_offer, evaluate_test, explain, first_layer, has_dataset,
     helper_gradients, helper_start, load_dataset, load_default_model, load_model, misclassified, model_info,
     offer_info, predict, samples, save_model, start_training, step, stop_training, use_default_model, use_offered,
-    step_detail, step_through, warm_up, warm_up_done)}
+    step_detail, step_through, warm_up, warm_up_done, read_samples, sample_levels, samples_file, start_finetune)}
 
 
 def handle(name, *args):

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import core, data, serialize, spec
+from . import core, data, samples, serialize, spec
 from .augment import AUGMENTATIONS
 from .model import DTYPES, HIDDEN_ACTIVATIONS, L_layer_model, Network, TrainConfig
 from .optim import OPTIMIZERS, SCHEDULES
@@ -199,9 +199,17 @@ def cmd_evaluate(args):
         raise CliError(f"cannot read {args.model}: {e.strerror}") from None
     except ValueError as e:
         raise CliError(str(e)) from None
+    yours = None
+    if args.samples:
+        try:
+            yours = samples.load_samples(args.samples)
+        except OSError as e:
+            raise CliError(f"cannot read {args.samples}: {e.strerror}") from None
     (_, _), (xva, yva), (xte, yte) = data.load_data(args.data)
     out = {"model": args.model, "network": net.spec, "dimensions": net.dimensions,
            "validation_acc": net.evaluate(xva.T, yva)["accuracy"], "test_acc": net.evaluate(xte.T, yte)["accuracy"]}
+    if yours is not None:
+        out.update(samples=args.samples, samples_count=int(yours[1].size), samples_acc=samples.accuracy(net, *yours))
     print(json.dumps(out))
     return 0
 
@@ -271,6 +279,8 @@ def build_parser():
     e = sub.add_parser("evaluate", help="accuracy of a saved model on the validation and test sets")
     e.add_argument("model")
     e.add_argument("--data", help="path to mnist.pkl.gz")
+    e.add_argument("--samples", metavar="FILE", help="also its accuracy on your own samples (a samples file "
+                                                      "exported from the page, pynet.samples)")
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("seed", help="the seed's exact recipe: [784,45,10], lr 0.0075, 2000 GD iterations on 5,000 images")

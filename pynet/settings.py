@@ -64,6 +64,18 @@ STEP_BATCH = 4  # training images in the batch of the page's step-through view (
 MAX_STEP_BATCH = 16  # and at most
 MAX_STEP_CELLS = 64  # a heat map of the step-through view is at most this many cells a side (block means)
 
+# The user's own samples (pynet.samples): drawings kept with their labels, in the page and in a
+# samples file. Their arrays take at most MAX_SAMPLES * (784 + 8) bytes (labels of up to 64 bits).
+MAX_SAMPLES = 1000  # samples kept in the page, and read from one samples file
+MAX_SAMPLES_BYTES = 2**20  # a samples file, and what its arrays may unpack to
+# Fine-tuning a model on the user's samples mixed with MNIST training images (pynet.samples.finetune):
+# the samples trained on are repeated to make `share` of the images of each epoch, so that a few
+# drawings count without the network forgetting MNIST (nothing distorted: see finetune_set). From
+# `hold_out_from` samples on, every `hold_out_every`-th is kept apart to check the result on.
+FINETUNE = {"mnist_images": 2000, "share": 0.2, "epochs": 2, "batch_size": 64, "optimizer": "adam",
+            "learning_rate": 0.0001, "schedule": "constant", "augment": "off", "seed": 0,
+            "hold_out_from": 10, "hold_out_every": 5}
+
 
 def page_settings():
     """What the page's script needs, as JSON-able data (the build writes it as settings.json)."""
@@ -71,4 +83,6 @@ def page_settings():
             "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
                        "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
-                       "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH}}
+                       "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH},
+            "samples": {"max": MAX_SAMPLES, "max_bytes": MAX_SAMPLES_BYTES, "hold_out_from": FINETUNE["hold_out_from"],
+                        "hold_out_every": FINETUNE["hold_out_every"]}}

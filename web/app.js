@@ -11,6 +11,7 @@ import { registerServiceWorker } from './offline.js';
 import { createParallel } from './parallel.js';
 import { createReading } from './reading.js';
 import { createRecovery } from './recovery.js';
+import { createSamples } from './samples.js';
 import { createStepper } from './stepper.js';
 import { createTraining } from './training.js';
 import { createWhy } from './why.js';
@@ -45,7 +46,12 @@ ui.resetLive();
 const charts = makeCharts(dom.loss, dom.accChart, MAX_POINTS);
 
 const why = createWhy(client, app);
-const reading = createReading(client, app, { onRead: why.read });
+const reading = createReading(client, app, {
+  onRead: (result, pixels) => {
+    samples.showReading(result);
+    if (pixels || result.digit == null) why.read(result, pixels);
+  },
+});
 const analysis = createAnalysis(client, app);
 const models = createModels(client, app, { reading, analysis, recovered: () => recovery.recovered() });
 const parallel = createParallel(client);
@@ -53,6 +59,7 @@ const form = createForm(client, app);
 const training = createTraining(client, app, { parallel, charts, models, analysis, form });
 const recovery = createRecovery(client, app, { training, models, reading, analysis });
 createStepper(client, app);
+const samples = createSamples(client, app, { training });
 
 client.request('ready').then(async (info) => {
   app.ready = true;
@@ -66,6 +73,7 @@ client.request('ready').then(async (info) => {
   models.show(info.model);
   await models.start();
   reading.refresh();
+  await samples.start();
   ui.showSamples(await client.request('samples', { n: 24 }));
   await analysis.refresh();
   // let the browser optimize the training code before the first run (see worker.js)

@@ -9,7 +9,8 @@ const { dom } = ui;
 
 // app: the page's state (window.pynet); predictionsAsked and predictionAnswered say whether the
 // reading shown is that of the pad and model as they are now (equal: it is). onRead(result,
-// pixels): told of each reading shown that is still the pad's, with a function giving its pixels.
+// pixels): told of each reading shown, with a function giving the pad's pixels, or null when a
+// newer reading of the pad is already on its way; ({digit: null}) when the pad is cleared.
 export function createReading(client, app, { onRead } = {}) {
   let predicting = false;
   let again = false;
@@ -35,7 +36,7 @@ export function createReading(client, app, { onRead } = {}) {
       app.lastImage28 = result.image28;
       app.predictions = (app.predictions || 0) + 1;
       app.predictionAnswered = asked;
-      if (!again) onRead?.(result, () => pad.pixels());
+      onRead?.(result, again ? null : () => pad.pixels());
     } catch (e) {
       if (!(e instanceof WorkerRestarted) && !app.recovering) ui.trainMessage(`Could not read the drawing: ${e.message}`, 'error');
     } finally {
@@ -45,7 +46,7 @@ export function createReading(client, app, { onRead } = {}) {
   }
 
   const pad = createPad(dom.draw, { onDraw: predictNow, onEnd: predictNow, lineWidth: 20 });
-  dom.clear.addEventListener('click', () => { pad.clear(); ui.clearPrediction(); ui.padNote(''); onRead?.({ digit: null }); });
+  dom.clear.addEventListener('click', () => { pad.clear(); ui.clearPrediction(); ui.padNote(''); onRead?.({ digit: null }, null); });
 
   // The keyboard alternative to drawing: a random test image, put on the pad as if drawn.
   dom.tryTest.addEventListener('click', async () => {

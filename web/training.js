@@ -151,7 +151,10 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     }
     app.run = null;
     app.runs = (app.runs || 0) + 1;
-    if (reason === 'completed') {
+    if (reason === 'completed' && offer) {
+      ui.trainMessage(`Done${acc != null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
+        + 'The trained model is offered below; the model in use stays until you choose.', 'ok');
+    } else if (reason === 'completed') {
       ui.trainMessage(`Done${acc != null ? `: ${(acc * 100).toFixed(1)}% of the test images right` : ''}. `
         + 'The trained model now reads your drawings.', 'ok');
     } else if (reason === 'stopped') {
@@ -180,9 +183,28 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   client.on('progress', onProgress);
   client.on('trained', onTrained);
 
+  // A run that another module starts (start(): the worker's request, answering the run's
+  // summary; web/samples.js's fine-tuning): shown, paused, stopped and ended as one from the form.
+  async function runFrom(start) {
+    if (app.state !== 'idle') throw new Error('a training run is already in progress');
+    setState('starting');
+    app.run = { started: performance.now(), firstLosses: [], lastLosses: [] };
+    try {
+      const summary = await start();
+      beginRun(summary);
+      setState('running');
+      return summary;
+    } catch (e) {
+      app.run = null;
+      if (!(e instanceof WorkerRestarted)) setState('idle');
+      throw e;
+    }
+  }
+
   return {
     setState,
     startHelpers,
+    runFrom,
     // a run is starting, running or paused
     inProgress: () => ['starting', 'running', 'paused'].includes(app.state),
   };

@@ -415,8 +415,9 @@ export function showOffer(offer) {
   if (!offer) return;
   const done = `${offer.epochs_run} epoch${offer.epochs_run === 1 ? '' : 's'}, ${offer.steps_run} batch${offer.steps_run === 1 ? '' : 'es'} in all`;
   const acc = offer.test_acc == null ? 'not evaluated since its last batch' : `${(offer.test_acc * 100).toFixed(1)}% on test`;
-  const why = { stopped: 'The run was stopped', diverged: 'The run diverged; its last good epoch was kept',
+  let why = { stopped: 'The run was stopped', diverged: 'The run diverged; its last good epoch was kept',
                 completed: 'The run finished after the model in use was changed',
                 early_stop: 'The run stopped early after the model in use was changed' }[offer.reason] ?? 'The run ended';
+  if (offer.report) why = `Fine-tuned on your samples${offer.reason === 'completed' ? '' : ` (${offer.reason})`}`;
   dom.offerText.textContent = `${why}. Its model ${offer.label} (${done}; ${acc}) can replace the one in use, which stays until you choose.`;
 }

@@ -117,6 +117,14 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false, unsent: null };
 const REPORT_MS = 60; // a run with helpers steps once per batch: progress is sent at most this often
 
+// The run just started in Python (bridge start_training or start_finetune) steps from here on,
+// with these helper workers' clients.
+function startLoop(helpers) {
+  Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers, helperLost: false, unsent: null });
+  const id = run.id;
+  yieldNow().then(() => trainLoop(id)); // after the reply, so the page knows the run before its progress
+}
+
 // Yield to the event loop (a message task, not setTimeout's 4 ms clamp).
 const channel = new MessageChannel();
 const waiting = [];
@@ -284,11 +292,22 @@ async function handle(type, p) {
       await Promise.all(helpers.map((h) => h.request('helperStart', { config: p.config }, [], { timeoutMs: 180_000 })))
         .catch(failed);
       const summary = call('start_training', pyodide.toPy(p.config), helpers.length + 1);
-      Object.assign(run, { id: run.id + 1, active: true, paused: false, helpers, helperLost: false, unsent: null });
-      const id = run.id;
-      yieldNow().then(() => trainLoop(id)); // after the reply, so the page knows the run before its progress
+      startLoop(helpers);
       return summary;
     }
+    // ---- your samples (web/samples.js): images as bytes of 784 levels each, labels as bytes ----
+    case 'finetune': {
+      if (run.active) throw new Refusal({ message: 'a training run is already in progress; stop it first' });
+      const summary = call('start_finetune', p.images, p.labels);
+      startLoop([]);
+      return summary;
+    }
+    case 'sampleLevels':
+      return call('sample_levels', p.image28);
+    case 'samplesFile':
+      return call('samples_file', p.images, p.labels);
+    case 'readSamples':
+      return call('read_samples', p.bytes);
     case 'helperLost':
       run.helperLost = true;
       for (const h of run.helpers) h.restart(); // a request waiting for an answer fails now

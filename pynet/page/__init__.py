@@ -7,4 +7,5 @@
 - ``runs``: training runs stepped in time slices, helper workers' shards, the warm-up.
 - ``reading``: a drawing read by the model in use.
 - ``analysis``: the model's mistakes on the test set, its first layer.
+- ``samples``: the user's own samples to and from a samples file, fine-tuning on them.
 """

@@ -42,19 +42,36 @@ def start_training(config, workers=1):
     # evaluation in slices, each answered by an 'evaluating' event: pause and stop answer between two
     trainer = Trainer(net, X, y, tc, validation=_eval_set(d, "validation"), test=_eval_set(d, "test"),
                       eval_chunk=_eval_chunk_size(net), shards=workers)
-    gen = trainer.run()
-    start = next(gen)
-    batches = start["batches"]
-    discard_offer()  # a new run: an offer left untaken goes
-    STATE["run"] = {
-        "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
-        "dims": dims, "activation": activation, "batches": batches, "total_steps": batches * tc.epochs,
-        "step": 0, "epoch": 0, "evaluating": False, "awaiting": False,
-        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": STATE["model"],
-    }
+    batches = begin_run(trainer, dataset, train_size)
     return {"dimensions": dims, "network": spec.label(plan.text), "activation": activation, "dataset": dataset,
             "train_size": train_size, "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(),
             "workers": workers}
+
+
+def begin_run(trainer, dataset, train_size, before=None, **extra):
+    """Make trainer's run the page's run in progress (step, stop_training); return its batches
+    per epoch. before: events to run first (a generator, such as an evaluation in slices).
+    extra: more about the run for _finish: 'offer_only' (its network is offered even when it
+    completes), 'report' (a function of the network and its test accuracy giving what the
+    network's offer and metadata say of it as 'report')."""
+    gen = trainer.run()
+    batches = next(gen)["batches"]
+    if before is not None:
+        gen = _chain(before, gen)
+    discard_offer()  # a new run: an offer left untaken goes
+    net, tc = trainer.net, trainer.config
+    STATE["run"] = {
+        "net": net, "gen": gen, "trainer": trainer, "config": tc, "dataset": dataset, "train_size": train_size,
+        "dims": net.dimensions, "activation": net.hidden_activation, "batches": batches,
+        "total_steps": batches * tc.epochs, "step": 0, "epoch": 0, "evaluating": False, "awaiting": False,
+        "started": time.perf_counter(), "samples_per_s": 0.0, "last_epoch": None, "base": STATE["model"], **extra,
+    }
+    return batches
+
+
+def _chain(before, gen):
+    yield from before
+    yield from gen
 
 
 def _network_and_data(d, plan, activation, train_size, tc):
@@ -111,8 +128,11 @@ def _finish(run, done):
                     "epochs_run": last.get("epoch", 0), "steps_run": run["step"], "test_acc": test_acc,
                     "end": done["reason"]}
     test_eval = run.get("test_eval") if test_acc is not None else None
-    return trained(net, done["reason"] in ("completed", "early_stop"), run["base"], test_eval,
-                   {"reason": done["reason"], "epochs_run": last.get("epoch", 0), "steps_run": run["step"]})
+    end = {"reason": done["reason"], "epochs_run": last.get("epoch", 0), "steps_run": run["step"]}
+    if "report" in run:
+        end["report"] = net.metadata["report"] = run["report"](net, test_acc)
+    completed = done["reason"] in ("completed", "early_stop") and not run.get("offer_only")
+    return trained(net, completed, run["base"], test_eval, end)
 
 
 def step(budget_ms=60, replies=None):
