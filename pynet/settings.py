@@ -60,6 +60,13 @@ MAX_SHOWN_UNITS = 256  # activations of a hidden layer sent to the page
 MAX_SHOWN_CHANNELS = 16  # feature maps of a conv or pooling layer sent to the page for a drawing
 MAX_SAMPLE_VALUES = 2**22  # values one image may take through a model loaded in the page (16 MB in float32)
 MAX_WORKERS = 4  # workers sharing a run's batches in the page (data-parallel)
+# The training images of each data set the page offers, as its data files hold them (a link
+# naming the full set is checked before that set is downloaded).
+TRAIN_IMAGES = {"small": 5000, "full": 50000}
+DEFAULT_PRESET = "fast"  # the form's preset when the page opens, and what a link's unnamed settings are
+MAX_LINK_CHARS = 2000  # a link's settings (the address after '#'): several times what the page writes
+MAX_HISTORY_RUNS = 50  # runs the page's run history keeps; the oldest goes when one more ends
+HISTORY_POINTS = 200  # points kept of each curve of a run in the history
 
 
 def page_settings():
@@ -67,4 +74,6 @@ def page_settings():
     return {"presets": PRESETS, "preset_menu": [[name, PRESET_TITLES[name]] for name in PRESETS],
             "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
-                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS}}
+                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
+                       "max_history_runs": MAX_HISTORY_RUNS, "history_points": HISTORY_POINTS},
+            "default_preset": DEFAULT_PRESET}

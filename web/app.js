@@ -6,11 +6,13 @@ import { createAnalysis } from './analysis.js';
 import { makeCharts } from './charts.js';
 import { createClient } from './client.js';
 import { createForm } from './form.js';
+import { createHistory } from './history.js';
 import { createModels } from './models.js';
 import { registerServiceWorker } from './offline.js';
 import { createParallel } from './parallel.js';
 import { createReading } from './reading.js';
 import { createRecovery } from './recovery.js';
+import { createShare } from './share.js';
 import { createTraining } from './training.js';
 import * as ui from './ui.js';
 
@@ -47,7 +49,10 @@ const analysis = createAnalysis(client, app);
 const models = createModels(client, app, { reading, analysis, recovered: () => recovery.recovered() });
 const parallel = createParallel(client);
 const form = createForm(client, app);
-const training = createTraining(client, app, { parallel, charts, models, analysis, form });
+const share = createShare(client, app);
+const history = createHistory(app, { share });
+history.load();
+const training = createTraining(client, app, { parallel, charts, models, analysis, form, history });
 const recovery = createRecovery(client, app, { training, models, reading, analysis });
 
 client.request('ready').then(async (info) => {
@@ -59,6 +64,7 @@ client.request('ready').then(async (info) => {
   ui.showMemory(info.memory);
   training.setState('idle');
   form.describe();
+  await share.start(); // the settings of the link the page was opened with
   models.show(info.model);
   await models.start();
   reading.refresh();
