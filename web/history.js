@@ -107,6 +107,7 @@ export function createHistory(app, { share }) {
   async function remove(key) {
     const i = runs.findIndex((r) => r.key === key);
     if (i < 0) return;
+    const at = [...dom.historyBody.rows].findIndex((tr) => tr.dataset.key === String(key));
     if (stored) {
       try {
         await transact('runs', 'readwrite', (s) => s.delete(key));
@@ -119,8 +120,9 @@ export function createHistory(app, { share }) {
     runs.splice(i, 1);
     selected.delete(key);
     render();
-    // the keyboard stays in the list: on the next run's checkbox, else the previous one's, else the heading
-    const next = dom.historyBody.querySelectorAll('input[type=checkbox]')[Math.min(i, runs.length - 1)];
+    // the keyboard stays in the list: on the checkbox of the run now in its place, else of the one
+    // above, else on the heading
+    const next = dom.historyBody.querySelectorAll('input[type=checkbox]')[Math.min(at, runs.length - 1)];
     (next ?? dom.historyTitle).focus();
     dom.historyUndo.hidden = false;
     dom.historyUndo.textContent = `Undo: keep run ${key}`;

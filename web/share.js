@@ -29,7 +29,8 @@ function describeField(key) {
   const label = el.labels?.[0];
   const name = (label?.firstChild?.textContent || key).trim();
   const value = el.tagName === 'SELECT' ? el.selectedOptions[0]?.textContent ?? el.value : el.value.trim();
-  return `${name.charAt(0).toLowerCase()}${name.slice(1)} ${value}`;
+  // a network's layers are a list of their own: quoted, so that its commas do not run into the note's
+  return `${name.charAt(0).toLowerCase()}${name.slice(1)} ${key === 'network' ? `“${value}”` : value}`;
 }
 
 // A run starting, going on or paused: the form is locked, and a link waits for no run.
@@ -39,20 +40,23 @@ const RUNNING = ['starting', 'running', 'paused'];
 export function createShare(client, app) {
   const opened = location.hash.slice(1); // read before anything writes the address
   let following = false; // the address follows the form once the link it was opened with is read
+  let followed = null; // the form's link when the address last followed it
   app.link = { asked: 0, answered: 0, changed: null, refused: null };
 
   const base = () => `${location.origin}${location.pathname}${location.search}`;
   const linkUrl = () => `${base()}#${linkText(ui.readForm())}`;
 
-  // The address shows the form's settings; none while the form holds the page's default preset as it is.
-  function follow() {
-    if (!following) return;
-    const atDefault = dom.preset.value === settings.default_preset;
-    const url = atDefault ? base() : linkUrl();
+  // The address shows the form's settings once they change (a link put in the address stays until
+  // then, to be put right there when refused); none while the form holds the default preset as it is.
+  // force: follow the form even if its settings are those followed last (a link was just applied).
+  function follow(force = false) {
+    if (!following || (!force && linkText(ui.readForm()) === followed)) return;
+    followed = linkText(ui.readForm());
+    const url = dom.preset.value === settings.default_preset ? base() : linkUrl();
     if (url !== location.href) history.replaceState(history.state, '', url);
   }
-  dom.form.addEventListener('input', follow);
-  dom.form.addEventListener('change', follow);
+  dom.form.addEventListener('input', () => follow());
+  dom.form.addEventListener('change', () => follow());
 
   // Check a link's settings (text: after '#') in the worker and fill the form with them; who: how
   // the note names where they came from. Resolves with the fields changed, or null if refused.
@@ -75,7 +79,7 @@ export function createShare(client, app) {
       return refuse(e.message, e.field ?? null);
     }
     if (asked !== app.link.asked || RUNNING.includes(app.state)) return null; // a later link or a run came first
-    if (reading === null) return answered({ changed: null, refused: null }); // a place in the page, not settings
+    if (reading == null) return answered({ changed: null, refused: null }); // a place in the page, not settings
     const before = ui.readForm();
     const presetBefore = dom.preset.value;
     // the form's own paths: choosing the preset fills it, an edit finds the preset the values match
@@ -86,15 +90,13 @@ export function createShare(client, app) {
     ui.fillForm(reading.given);
     dom.network.dispatchEvent(new Event('input', { bubbles: true }));
     following = true;
-    follow();
+    follow(true);
     const after = ui.readForm();
     const changed = Object.keys(ui.FIELDS).filter((key) => after[key] !== before[key]);
     const preset = settings.preset_menu.find(([name]) => name === dom.preset.value);
-    let what;
-    if (!changed.length) what = 'nothing; the form already had these settings';
-    else if (preset && dom.preset.value !== presetBefore) what = `the preset ${preset[1]}`;
-    else what = changed.map(describeField).join(', ');
-    ui.formMessage(`${who} set: ${what}.`, 'ok');
+    const what = preset && dom.preset.value !== presetBefore ? `the preset ${preset[1]}`
+      : changed.map(describeField).join(', ');
+    ui.formMessage(changed.length ? `${who} set: ${what}.` : `${who} gave the settings the form already had.`, 'ok');
     return answered({ changed, refused: null });
   }
 
@@ -117,17 +119,16 @@ export function createShare(client, app) {
   });
 
   // a link pasted into the address of the open page changes only what follows '#'
-  window.addEventListener('hashchange', () => {
-    if (!app.ready) return;
-    open(location.hash.slice(1));
+  window.addEventListener('hashchange', (event) => {
+    if (app.ready) open(new URL(event.newURL).hash.slice(1));
   });
 
   return {
     // the worker is ready: read the link the page was opened with, then follow the form
     async start() {
+      followed = linkText(ui.readForm());
       if (opened) await open(opened);
       following = true;
-      if (!opened) follow();
     },
     // fill the form with a run's settings (web/history.js), by the same check as a link
     apply: (values, who) => open(linkText(values), who),
