@@ -114,7 +114,7 @@ export function createShare(client, app) {
       dom.linkField.hidden = false;
       dom.linkField.focus();
       dom.linkField.select();
-      dom.shareNote.textContent = 'Copy the selected link (Ctrl+C or ⌘C).';
+      dom.shareNote.textContent = 'This browser gives the page no clipboard: copy the link selected below.';
     }
   });
 
