@@ -43,6 +43,28 @@ export const PERCENT_AXIS = { size: 52, values: (u, v) => v.map((x) => `${Math.r
 // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
 export const accuracyRange = (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1];
 
+// Mean of each of n runs of consecutive points (x: the run's last), the curve's end kept: a loss
+// curve, noisy from batch to batch, thinned to at most n points.
+export function meanThin(xs, ys, n) {
+  if (xs.length <= n) return [xs, ys];
+  const ox = []; const oy = [];
+  for (let k = 0; k < n; k++) {
+    const lo = Math.floor((k * xs.length) / n); const hi = Math.floor(((k + 1) * xs.length) / n);
+    const part = ys.slice(lo, hi).filter((y) => y != null);
+    ox.push(xs[hi - 1]);
+    oy.push(part.length ? part.reduce((a, b) => a + b, 0) / part.length : null);
+  }
+  return [ox, oy];
+}
+
+// At most n evenly spaced points of equally long columns, the first and the last kept.
+export function pickThin(columns, n) {
+  const m = columns[0].length;
+  if (m <= n) return columns;
+  const idx = [...new Set(Array.from({ length: n }, (_, k) => Math.round((k * (m - 1)) / (n - 1))))];
+  return columns.map((c) => idx.map((i) => c[i]));
+}
+
 // The two charts, drawn in the elements lossEl and accEl; data added before uPlot has loaded
 // is drawn once it has. maxPoints: more than that many points are thinned out by half.
 export function makeCharts(lossEl, accEl, maxPoints) {

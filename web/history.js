@@ -5,7 +5,7 @@
 // settings of a run put back into the form, a run deleted (with an undo). A browser that refuses
 // storage keeps the history in memory for as long as the page is open, and the page says so.
 
-import { accuracyRange, EPOCH_AXIS, loadPlot, PERCENT_AXIS, STEP_AXIS } from './charts.js';
+import { accuracyRange, EPOCH_AXIS, loadPlot, meanThin, PERCENT_AXIS, pickThin, STEP_AXIS } from './charts.js';
 import { settings } from './settings.js';
 import { entries, transact } from './store.js';
 import * as ui from './ui.js';
@@ -18,28 +18,6 @@ const POINTS = settings.limits.history_points;
 const COLOURS = ['#2457c5', '#d55e00', '#1d7a3c', '#cc79a7', '#8a6d00', '#56b4e9', '#6a3d9a', '#b3261e'];
 const ENDINGS = { completed: 'completed', early_stop: 'stopped early', stopped: 'stopped', diverged: 'diverged',
                   error: 'failed' };
-
-// Mean of each of n runs of consecutive points (x: the run's last), the curve's end kept: a loss
-// curve, noisy from batch to batch, thinned to at most n points.
-function meanThin(xs, ys, n) {
-  if (xs.length <= n) return [xs, ys];
-  const ox = []; const oy = [];
-  for (let k = 0; k < n; k++) {
-    const lo = Math.floor((k * xs.length) / n); const hi = Math.floor(((k + 1) * xs.length) / n);
-    const part = ys.slice(lo, hi).filter((y) => y != null);
-    ox.push(xs[hi - 1]);
-    oy.push(part.length ? part.reduce((a, b) => a + b, 0) / part.length : null);
-  }
-  return [ox, oy];
-}
-
-// At most n evenly spaced points of equally long columns, the first and the last kept.
-function pickThin(columns, n) {
-  const m = columns[0].length;
-  if (m <= n) return columns;
-  const idx = [...new Set(Array.from({ length: n }, (_, k) => Math.round((k * (m - 1)) / (n - 1))))];
-  return columns.map((c) => idx.map((i) => c[i]));
-}
 
 const lastOf = (a) => { for (let i = a.length - 1; i >= 0; i--) if (a[i] != null) return a[i]; return null; };
 const pct = (x) => (x == null ? '–' : `${(x * 100).toFixed(1)}%`);

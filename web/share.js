@@ -9,6 +9,7 @@
 
 import { WorkerRestarted } from './client.js';
 import { settings } from './settings.js';
+import { RUN_STATES } from './training.js';
 import * as ui from './ui.js';
 
 const { dom } = ui;
@@ -33,12 +34,8 @@ function describeField(key) {
   return `${name.charAt(0).toLowerCase()}${name.slice(1)} ${key === 'network' ? `“${value}”` : value}`;
 }
 
-// A run starting, going on or paused: the form is locked, and a link waits for no run.
-const RUNNING = ['starting', 'running', 'paused'];
-
 // app: the page's state (window.pynet): its state, and app.link, what the last link did (for the tests).
 export function createShare(client, app) {
-  const opened = location.hash.slice(1); // read before anything writes the address
   let following = false; // the address follows the form once the link it was opened with is read
   let followed = null; // the form's link when the address last followed it
   app.link = { asked: 0, answered: 0, changed: null, refused: null };
@@ -70,7 +67,8 @@ export function createShare(client, app) {
       ui.formMessage(`${who === 'The link' ? 'The link was' : `${who}'s settings were`} not applied: ${message}.`, 'error');
       return answered({ changed: null, refused: { message, field } });
     };
-    if (RUNNING.includes(app.state)) return refuse('a run is in progress; open it again once the run has ended');
+    const running = () => RUN_STATES.includes(app.state);
+    if (running()) return refuse('a run is in progress; open it again once the run has ended');
     let reading;
     try {
       reading = await client.request('readLink', { text });
@@ -78,7 +76,8 @@ export function createShare(client, app) {
       if (e instanceof WorkerRestarted) return answered({ changed: null, refused: null });
       return refuse(e.message, e.field ?? null);
     }
-    if (asked !== app.link.asked || RUNNING.includes(app.state)) return null; // a later link or a run came first
+    if (asked !== app.link.asked) return null; // a later link came first: its answer counts
+    if (running()) return refuse('a run started first; open it again once the run has ended');
     if (reading == null) return answered({ changed: null, refused: null }); // a place in the page, not settings
     const before = ui.readForm();
     const presetBefore = dom.preset.value;
@@ -127,6 +126,7 @@ export function createShare(client, app) {
     // the worker is ready: read the link the page was opened with, then follow the form
     async start() {
       followed = linkText(ui.readForm());
+      const opened = location.hash.slice(1); // nothing has written the address yet
       if (opened) await open(opened);
       following = true;
     },

@@ -9,6 +9,8 @@ import * as ui from './ui.js';
 const { dom } = ui;
 
 const ACCURACY_TARGETS = [0.87, 0.9, 0.95, 0.97, 0.98, 0.99]; // when a run first reached each (app.run.reachedAt)
+// app.state while a run is starting, going on or paused (the form is locked)
+export const RUN_STATES = ['starting', 'running', 'paused'];
 
 // Data-parallel training (web/parallel.js): the page's worker runs the trainer; helper workers
 // start only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, the limit).
@@ -183,6 +185,6 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     setState,
     startHelpers,
     // a run is starting, running or paused
-    inProgress: () => ['starting', 'running', 'paused'].includes(app.state),
+    inProgress: () => RUN_STATES.includes(app.state),
   };
 }
