@@ -64,7 +64,8 @@ client.request('ready').then(async (info) => {
   ui.showMemory(info.memory);
   training.setState('idle');
   form.describe();
-  await share.start(); // the settings of the link the page was opened with
+  // the settings of the link the page was opened with (checked by the worker, in turn with the rest)
+  share.start().catch((e) => console.warn(`The link could not be read: ${e.message}`));
   models.show(info.model);
   await models.start();
   reading.refresh();
