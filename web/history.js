@@ -125,10 +125,12 @@ export function createHistory(app, { share }) {
 
   // ---- the table ---------------------------------------------------------------------------
 
-  function cell(text, className) {
+  // label: the column's name, shown before the value where the rows are stacked (a phone's width)
+  function cell(text, className, label) {
     const td = document.createElement('td');
     td.textContent = text;
     if (className) td.className = className;
+    if (label) td.dataset.label = label;
     return td;
   }
 
@@ -178,9 +180,9 @@ export function createHistory(app, { share }) {
     del.addEventListener('click', () => remove(key));
     actions.append(use, del);
     tr.append(pick, cell(run.network ?? s.network ?? '?', 'network'), cell(recipe, 'recipe'),
-              cell(when, `ending ${run.reason}`), cell(pct(run.trainAcc), 'num'), cell(pct(run.testAcc), 'num'),
-              cell(ui.formatSeconds(run.seconds), 'num'),
-              cell(run.samplesPerS ? Math.round(run.samplesPerS).toLocaleString() : '–', 'num'), actions);
+              cell(when, `ending ${run.reason}`), cell(pct(run.trainAcc), 'num', 'train'),
+              cell(pct(run.testAcc), 'num', 'test'), cell(ui.formatSeconds(run.seconds), 'num', 'time'),
+              cell(run.samplesPerS ? Math.round(run.samplesPerS).toLocaleString() : '–', 'num', 'samples/s'), actions);
     return tr;
   }
 
