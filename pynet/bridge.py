@@ -12,6 +12,7 @@ existing state as it was.
 from .page.analysis import cell_images, evaluate_test, first_layer, misclassified
 from .page.datasets import dataset_summary, has_dataset, load_dataset, samples
 from .page.form import describe_network
+from .page.link import read_link
 from .page.models import (discard_offer, load_default_model, load_model, model_info, offer_info, save_model,
                           use_default_model, use_offered)
 from .page.reading import predict
@@ -26,7 +27,8 @@ _CALLS = {f.__name__: f for f in (
     cell_images, dataset_summary, describe_network, discard_offer, evaluate_test, explain, first_layer, has_dataset,
     helper_gradients, helper_start, load_dataset, load_default_model, load_model, misclassified, model_info,
     offer_info, predict, samples, save_model, start_training, step, stop_training, use_default_model, use_offered,
-    step_detail, step_through, warm_up, warm_up_done, read_samples, sample_levels, samples_file, start_finetune)}
+    step_detail, step_through, warm_up, warm_up_done, read_samples, sample_levels, samples_file, start_finetune,
+    read_link)}
 
 
 def handle(name, *args):

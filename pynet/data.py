@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import one_hot
+from .settings import TRAIN_IMAGES
 
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 MNIST_SIZE = 17_051_982
@@ -200,7 +201,7 @@ def to_uint8(images):
     return out.astype(np.uint8)
 
 
-def export_npz(out_dir, path=None, subset=5000):
+def export_npz(out_dir, path=None, subset=TRAIN_IMAGES["small"]):
     """Write the compact uint8 files used natively and by the browser.
 
     ``mnist-small.npz``: the seed's first ``subset`` training images and the 10,000 test images.

@@ -76,6 +76,14 @@ FINETUNE = {"mnist_images": 2000, "share": 0.2, "epochs": 2, "batch_size": 64, "
             "learning_rate": 0.0001, "schedule": "constant", "augment": "off", "seed": 0,
             "hold_out_from": 10, "hold_out_every": 5}
 
+# The training images of each data set the page offers, as its data files hold them (a link
+# naming the full set is checked before that set is downloaded).
+TRAIN_IMAGES = {"small": 5000, "full": 50000}
+DEFAULT_PRESET = "fast"  # the form's preset when the page opens, and what a link's unnamed settings are
+MAX_LINK_CHARS = 2000  # a link's settings (the address after '#'): several times what the page writes
+MAX_HISTORY_RUNS = 50  # runs the page's run history keeps; the oldest goes when one more ends
+HISTORY_POINTS = 200  # points kept of each curve of a run in the history
+
 
 def page_settings():
     """What the page's script needs, as JSON-able data (the build writes it as settings.json)."""
@@ -83,6 +91,8 @@ def page_settings():
             "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
                        "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
-                       "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH},
+                       "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH,
+                       "max_history_runs": MAX_HISTORY_RUNS, "history_points": HISTORY_POINTS},
             "samples": {"max": MAX_SAMPLES, "max_bytes": MAX_SAMPLES_BYTES, "hold_out_from": FINETUNE["hold_out_from"],
-                        "hold_out_every": FINETUNE["hold_out_every"]}}
+                        "hold_out_every": FINETUNE["hold_out_every"]},
+            "default_preset": DEFAULT_PRESET}

@@ -22,7 +22,7 @@ function validLanguage(tag) {
 let loading = null;
 
 // Resolves to uPlot, loaded once, after navigator.language has been made valid where it was not.
-function loadPlot() {
+export function loadPlot() {
   loading ??= new Promise((resolve, reject) => {
     const language = validLanguage(navigator.language);
     if (language !== navigator.language) {
@@ -36,6 +36,35 @@ function loadPlot() {
     document.head.append(script);
   });
   return loading;
+}
+
+// The axes of the training charts, shared with the run history's (web/history.js).
+export const STEP_AXIS = { label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] };
+export const EPOCH_AXIS = { label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] };
+export const PERCENT_AXIS = { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) };
+// zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
+export const accuracyRange = (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1];
+
+// Mean of each of n runs of consecutive points (x: the run's last), the curve's end kept: a loss
+// curve, noisy from batch to batch, thinned to at most n points.
+export function meanThin(xs, ys, n) {
+  if (xs.length <= n) return [xs, ys];
+  const ox = []; const oy = [];
+  for (let k = 0; k < n; k++) {
+    const lo = Math.floor((k * xs.length) / n); const hi = Math.floor(((k + 1) * xs.length) / n);
+    const part = ys.slice(lo, hi).filter((y) => y != null);
+    ox.push(xs[hi - 1]);
+    oy.push(part.length ? part.reduce((a, b) => a + b, 0) / part.length : null);
+  }
+  return [ox, oy];
+}
+
+// At most n evenly spaced points of equally long columns, the first and the last kept.
+export function pickThin(columns, n) {
+  const m = columns[0].length;
+  if (m <= n) return columns;
+  const idx = [...new Set(Array.from({ length: n }, (_, k) => Math.round((k * (m - 1)) / (n - 1))))];
+  return columns.map((c) => idx.map((i) => c[i]));
 }
 
 // The two charts, drawn in the elements lossEl and accEl; data added before uPlot has loaded
@@ -60,17 +89,14 @@ export function makeCharts(lossEl, accEl, maxPoints) {
     lossPlot = new Plot({
       ...size(lossEl), legend: { show: false }, cursor: { show: false },
       scales: { x: { time: false } },
-      axes: [{ label: 'step', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
-             { size: 45 }],
+      axes: [STEP_AXIS, { size: 45 }],
       series: [{}, { label: 'loss', stroke: '#2457c5', width: 1.5, points: { show: false } },
                { label: 'epoch mean', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: true, size: 6 } }],
     }, [loss.x, loss.y, loss.epoch], lossEl);
     accPlot = new Plot({
       ...size(accEl), legend: { show: false }, cursor: { show: false },
-      // zoom in on the accuracies reached: from the lowest one shown (at most 80%) to 100%
-      scales: { x: { time: false }, y: { range: (u, lo) => [Math.max(0, Math.min(0.8, Math.floor((Number.isFinite(lo) ? lo : 0) * 20) / 20)), 1] } },
-      axes: [{ label: 'epoch', size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
-             { size: 52, values: (u, v) => v.map((x) => `${Math.round(x * 100)}%`) }],
+      scales: { x: { time: false }, y: { range: accuracyRange } },
+      axes: [EPOCH_AXIS, PERCENT_AXIS],
       series: [{}, { label: 'train', stroke: '#8fb0f0', width: 1.5 },
                { label: 'validation', stroke: '#b07d12', width: 1.5, dash: [5, 4], spanGaps: true },
                { label: 'test', stroke: '#1d7a3c', width: 2, spanGaps: true, points: { show: true, size: 5 } }],
@@ -145,6 +171,11 @@ export function makeCharts(lossEl, accEl, maxPoints) {
         acc.val = idx.map((i) => acc.val[i]); acc.test = idx.map((i) => acc.test[i]);
       }
       dirty = true;
+    },
+    // copies of the curves drawn: the loss per step (thinned as drawn) and the accuracies per epoch
+    curves() {
+      return { loss: { x: loss.x.slice(), y: loss.y.slice() },
+               acc: { x: acc.x.slice(), train: acc.train.slice(), test: acc.test.slice() } };
     },
     lastTest() {
       for (let i = acc.test.length - 1; i >= 0; i--) if (acc.test[i] != null) return acc.test[i];

@@ -30,8 +30,8 @@ export function createForm(client, app) {
   dom.preset.prepend(...settings.preset_menu.map(([name, title]) => new Option(presetLabel(title, PRESETS[name]), name)));
   // a preset is a whole recipe: what it does not name (augmentation) is off
   const fillPreset = (name) => ui.fillForm({ augment: 'off', ...PRESETS[name] });
-  fillPreset('fast');
-  dom.preset.value = 'fast';
+  fillPreset(settings.default_preset);
+  dom.preset.value = settings.default_preset;
 
   dom.preset.addEventListener('change', () => {
     if (PRESETS[dom.preset.value]) fillPreset(dom.preset.value);

@@ -14,7 +14,11 @@ function open() {
         if (!request.result.objectStoreNames.contains(name)) request.result.createObjectStore(name, { autoIncrement: name !== 'models' });
       }
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onsuccess = () => {
+      // a newer version or a deletion elsewhere waits for no connection of this page
+      request.result.onversionchange = () => request.result.close();
+      resolve(request.result);
+    };
     request.onerror = () => reject(request.error);
   });
 }

@@ -9,6 +9,8 @@ import * as ui from './ui.js';
 const { dom } = ui;
 
 const ACCURACY_TARGETS = [0.87, 0.9, 0.95, 0.97, 0.98, 0.99]; // when a run first reached each (app.run.reachedAt)
+// app.state while a run is starting, going on or paused (the form is locked)
+export const RUN_STATES = ['starting', 'running', 'paused'];
 
 // Data-parallel training (web/parallel.js): the page's worker runs the trainer; helper workers
 // start only once the user picks more than one. Workers: 1 .. min(hardwareConcurrency, the limit).
@@ -16,8 +18,8 @@ const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, set
 
 // app: the page's state (window.pynet). parallel: web/parallel.js's helpers. charts: web/charts.js.
 // models: told of the model a run leaves in use or on offer; analysis: of each progress report.
-// form: web/form.js's, told of a refused setting.
-export function createTraining(client, app, { parallel, charts, models, analysis, form }) {
+// form: web/form.js's, told of a refused setting. history: web/history.js's, given each run that ends.
+export function createTraining(client, app, { parallel, charts, models, analysis, form, history }) {
   for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
   // One worker by default in every browser: hardwareConcurrency is not a count of free cores
   // (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
@@ -46,7 +48,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       : workers > 1 && parallel.helpers < workers - 1 ? `Starting ${workers - 1} more worker${workers > 2 ? 's' : ''}…` : 'Starting…', 'ok');
     try {
       const summary = workers > 1 ? await parallel.train(config, workers) : await client.request('train', { config });
-      beginRun(summary);
+      beginRun(summary, values);
       ui.formMessage('', 'ok');
       setState('running');
     } catch (e) {
@@ -85,9 +87,9 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     ui.setTraining(state);
   }
 
-  function beginRun(summary) {
+  function beginRun(summary, values) {
     models.offer(null); // the worker drops an offer nobody took when a run starts
-    app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
+    app.run = { ...summary, form: values, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
                 losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
     charts.reset();
     ui.resetLive();
@@ -148,6 +150,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     if (app.run) {
       app.lastRun = record(app.run, reason, acc, timing);
       dom.loss.dataset.losses = JSON.stringify(app.lastRun.losses);
+      history.add(app.run, app.lastRun, charts.curves());
     }
     app.run = null;
     app.runs = (app.runs || 0) + 1;
@@ -206,6 +209,6 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     startHelpers,
     runFrom,
     // a run is starting, running or paused
-    inProgress: () => ['starting', 'running', 'paused'].includes(app.state),
+    inProgress: () => RUN_STATES.includes(app.state),
   };
 }

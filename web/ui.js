@@ -22,6 +22,10 @@ export const dom = {
   confusion: $('confusion'), weights: $('weights'), weightsCaption: $('weights-caption'), cellCaption: $('cell-caption'), cellImages: $('cell-images'), analysis: $('analysis'),
   modelInfo: $('model-info'), modelLayers: $('model-layers'), download: $('download'), upload: $('upload'), resetModel: $('reset-model'), saveLocal: $('save-local'), restoreLocal: $('restore-local'),
   modelMessage: $('model-message'), workers: $('workers'), lossValue: $('loss-value'),
+  copyLink: $('copy-link'), shareNote: $('share-note'), linkField: $('share-link'),
+  historyTitle: $('history-title'), historyNote: $('history-note'), historyEmpty: $('history-empty'), historyTable: $('history'),
+  historyBody: $('history-body'), historyUndo: $('history-undo'), historyCharts: $('history-charts'),
+  historyLoss: $('history-loss'), historyAcc: $('history-acc'), historyCompare: $('history-compare'),
 };
 
 export const FIELDS = {

@@ -273,6 +273,8 @@ async function handle(type, p) {
       return call('explain', p.pixels, p.width, p.height, p.digit ?? null);
     case 'describe': // the network field as it is typed (answered between two time slices of a run)
       return call('describe_network', pyodide.toPy(p.config));
+    case 'readLink': // a link's settings (the address after '#'), checked as the form is
+      return call('read_link', p.text ?? '');
     case 'samples':
       return call('samples', p.n ?? 24, p.dataset ?? 'small', p.split ?? 'train', p.start ?? 0);
     case 'loadDataset': {

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..data import load_npz
+from ..settings import TRAIN_IMAGES
 from .state import STATE, as_bytes
 
 
@@ -27,6 +28,15 @@ def loaded_dataset(name):
     if name not in STATE["datasets"]:
         raise ValueError(f"the data set {name!r} is not loaded")
     return STATE["datasets"][name]
+
+
+def train_count(name):
+    """How many training images the data set `name` has: the loaded set's, else those of the
+    site's data file (settings.TRAIN_IMAGES), so that settings naming it are checked before it
+    is downloaded."""
+    if name in STATE["datasets"]:
+        return int(STATE["datasets"][name]["train"][1].shape[0])
+    return TRAIN_IMAGES[name]
 
 
 def samples(n=24, name="small", split="train", start=0):

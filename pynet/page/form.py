@@ -20,7 +20,7 @@ from ..optim import OPTIMIZERS
 from ..settings import (MAX_EPOCHS, MAX_FULL_BATCH, MAX_LAYERS, MAX_SAMPLE_VALUES, MAX_TRAINING_BYTES, N_CLASSES,
                         N_INPUTS)
 from ..trainer import TrainConfig
-from .datasets import loaded_dataset
+from .datasets import train_count
 from .state import as_py
 
 
@@ -215,7 +215,7 @@ def check_config(config):
     dataset = config.get("dataset", "small")
     if dataset not in ("small", "full"):
         raise SettingError("dataset", f"data set must be 'small' or 'full', got {dataset!r}")
-    n_train = loaded_dataset(dataset)["train"][1].shape[0]
+    n_train = train_count(dataset)
     train_size = whole(config, "train_size", 1, n_train, "training-set size") if "train_size" in config else n_train
     epochs = whole(config, "epochs", 1, MAX_EPOCHS, "epochs") if "epochs" in config else 2
     batch_size = whole(config, "batch_size", 0, n_train, "batch size") if "batch_size" in config else 128
