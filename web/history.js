@@ -171,7 +171,7 @@ export function createHistory(app, { share }) {
     const use = document.createElement('button');
     use.type = 'button';
     use.textContent = 'Use settings';
-    use.setAttribute('aria-label', `Put the settings of run ${key} in the form`);
+    use.setAttribute('aria-label', `Use settings of run ${key}`);
     use.addEventListener('click', () => share.apply(s, `Run ${key}`));
     const del = document.createElement('button');
     del.type = 'button';

@@ -13,6 +13,14 @@ from test_why import wait_explanation
 PHONE = {"width": 390, "height": 844}
 
 
+
+def axe_at_phone_width(page, state):
+    page.set_viewport_size(PHONE)
+    try:
+        assert_no_serious_axe(page, state)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
 def test_no_serious_violation_idle_training_paused_offered_and_analysed(app):
     page, _ = app
     assert_no_serious_axe(page, "idle, nothing drawn")
@@ -36,12 +44,27 @@ def test_no_serious_violation_idle_training_paused_offered_and_analysed(app):
     page.click("#confusion button.cell[data-true='7'][data-predicted='7']")
     wait_until(page, "document.querySelectorAll('#cell-images .tile').length > 0", timeout=30)
     assert_no_serious_axe(page, "the confusion matrix open, a cell's images shown")
-    page.set_viewport_size(PHONE)
-    try:
-        assert_no_serious_axe(page, "at phone width")
-    finally:
-        page.set_viewport_size({"width": 1280, "height": 900})
+    axe_at_phone_width(page, "at phone width")
 
+
+
+def test_no_serious_violation_with_samples_kept_a_run_listed_and_stepping(app):
+    """The views issue 12 added, in use together: a sample kept, a run in the history, and the
+    step-through view showing a step."""
+    page, _ = app
+    assert draw_and_read(page, "7") == "7"
+    page.click("[aria-label=\"That's wrong, it's a 1\"]")
+    wait_until(page, "window.pynet.samples >= 1", timeout=30)
+    kept = page.evaluate("window.pynet.history.keys.length")
+    short_run(page)
+    wait_until(page, f"window.pynet.history.keys.length > {kept}", timeout=30)
+    page.check("#history-body input[type=checkbox]")
+    page.click("#step-run")
+    wait_until(page, "window.pynet.stepper && window.pynet.stepper.index === 0", timeout=90)
+    page.click("#step-next")
+    wait_until(page, "window.pynet.stepper.index === 1", timeout=30)
+    assert_no_serious_axe(page, "a sample kept, a run listed and overlaid, a step shown")
+    axe_at_phone_width(page, "the same at phone width")
 
 def test_the_loss_and_each_charts_latest_values_are_text(app):
     page, _ = app
