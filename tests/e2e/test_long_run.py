@@ -1,5 +1,5 @@
 """A long run in the browser: the full 50,000 training images, 784-128-10 for 3 epochs (the
-'97% in a minute' preset, shortened to 3 epochs). The worker's WebAssembly memory must not grow after the first
+97% preset, run for 3 epochs in place of its 2). The worker's WebAssembly memory must not grow after the first
 epoch: wasm memory never shrinks, so equal sizes after epochs 1 and 3 mean no growth.
 
 Marked slow (about a minute and a half): run with ``pytest -m slow tests/e2e`` or PYNET_SLOW=1.
