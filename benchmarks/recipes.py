@@ -129,7 +129,7 @@ def cost(names, reps, samples=6000):
     wall = {name: statistics.median(w for w, _ in v) for name, v in runs.items()}
     cpu = {name: statistics.median(c for _, c in v) for name, v in runs.items()}
     print(f"Pyodide {result['pyodide']}, Node {result['node']}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-          f"{reps} rounds of {samples:,} samples each, alternated; load average {before} before, {load()} after\n")
+          f"{reps} round{'s' if reps > 1 else ''} of {samples:,} samples each, alternated; load average {before} before, {load()} after\n")
     print(f"| recipe | network | batch | samples/s | ratio to {names[0]} | samples per CPU-s | ratio to {names[0]} |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name in names:
