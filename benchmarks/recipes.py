@@ -42,26 +42,27 @@ from pynet.settings import PRESETS  # noqa: E402
 from run import run_node  # noqa: E402  (benchmarks/run.py)
 
 # Candidates the search tried (benchmarks/recipes_results.md), each a change of a preset's fields.
-# "dense N, dense 10" is the dense network N wide with He-initialised weights (pynet.spec); "N"
-# alone gets the seed's weights (randn * 0.1).
+# "dense N, dense 10" is the dense network N wide with He-initialised weights (pynet.spec), as are
+# conv networks; "N" alone gets the seed's weights (randn * 0.1).
 _50K = {"activation": "relu", "optimizer": "adam", "train_size": 50000, "seed": 0, "dataset": "full",
         "schedule": "cosine"}
 CANDIDATES = {
     # the presets before this search
     "minute-before": {**_50K, "network": "128", "learning_rate": 0.003, "epochs": 4, "batch_size": 128},
     "five-before": {**_50K, "network": "256, 128", "learning_rate": 0.002, "epochs": 8, "batch_size": 128},
-    # one epoch: 97% on average, not on every seed
-    "128-he-b64-1ep": {**_50K, "network": "dense 128, dense 10", "learning_rate": 0.012, "epochs": 1,
-                       "batch_size": 64},
-    # 80,000 samples in batches of 64, He-initialised: as fast to 97% in the page as the 97% preset
-    # (100,000 in batches of 128), with a smaller margin above 97%
+    # dense only: the best found for 97% and for 98%
+    "128-b128-100k": {**_50K, "network": "128", "learning_rate": 0.012, "epochs": 2, "batch_size": 128},
     "128-he-b64-80k": {**_50K, "network": "dense 128, dense 10", "learning_rate": 0.01, "epochs": 2,
                        "batch_size": 64, "train_size": 40000},
-    # max-pooled to 14 x 14 first: a third of the cost of a sample, twice the samples for 97%
+    "256-he-4ep": {**_50K, "network": "dense 256, dense 10", "learning_rate": 0.008, "epochs": 4, "batch_size": 128},
+    # max-pooled to 14 x 14 first
     "pool-256": {**_50K, "network": "pool 2, dense 256, dense 10", "learning_rate": 0.012, "epochs": 2,
                  "batch_size": 128},
-    # the 98% preset's network for 3 epochs: 98% on average, a hair above it on seed 0
-    "256-he-3ep": {**_50K, "network": "dense 256, dense 10", "learning_rate": 0.01, "epochs": 3, "batch_size": 128},
+    # 4 x 4 patches, each read by 8 kernels (a conv layer whose stride is its kernel's size)
+    "patch8-128-1ep": {**_50K, "network": "conv 8@4x4 stride 4, dense 128, dense 10", "learning_rate": 0.02,
+                       "epochs": 1, "batch_size": 128},
+    "patch8-256-3ep": {**_50K, "network": "conv 8@4x4 stride 4, dense 256, dense 10", "learning_rate": 0.01,
+                       "epochs": 3, "batch_size": 128},
 }
 RECIPES = {**{name: recipe for name, recipe in PRESETS.items() if recipe["dataset"] == "full"}, **CANDIDATES}
 
