@@ -96,8 +96,9 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     app.run.workers = summary.workers ?? 1;
     const what = c.batch_size === 0 || c.batch_size >= summary.train_size
       ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
-      : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`
-        + (app.run.workers > 1 ? `, each batch split across ${app.run.workers} workers` : '');
+      : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} ${app.run.workers > 1 ? 'steps' : 'batches'}`
+        // each worker a batch of the form's size: a step takes them all, at a learning rate as many times larger
+        + (app.run.workers > 1 ? `, each step ${app.run.workers} batches of ${summary.worker_batch}, one per worker` : '');
     ui.trainMessage(`Training ${summary.network} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
       + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
   }
@@ -167,7 +168,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
     const workers = run.workers ?? 1;
     return { firstLoss: mean(run.firstLosses), lastLoss: mean(run.lastLosses), testAcc,
-             reached87: run.reachedAt?.[0.87] ?? null, seconds: (performance.now() - run.started) / 1000,
+             reached87: run.reachedAt?.[0.87] ?? null, reached97: run.reachedAt?.[0.97] ?? null, seconds: (performance.now() - run.started) / 1000,
              samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
              losses: run.losses ?? [], epochMemory: run.epochMemory ?? [],
              peakMemory: run.peakMemory ?? null, reachedAt: run.reachedAt ?? {},
