@@ -33,6 +33,8 @@ def main(rounds=3, presets=("minute", "five"), epochs=None, network=None, train_
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=SYSTEM_CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")  # TaskDuration: the page's own thread's busy time
         page.goto(server.url)
         wait_until(page, "document.getElementById('status').dataset.phase === 'ready'", timeout=120)
         wait_until(page, "window.pynet.warmedUp", timeout=60)
@@ -41,7 +43,7 @@ def main(rounds=3, presets=("minute", "five"), epochs=None, network=None, train_
         time.sleep(2)
         for preset in presets:
             load = [os.getloadavg()]
-            out = measure(page, rounds, preset, epochs, network, train_size, warm)
+            out = measure(page, cdp, rounds, preset, epochs, network, train_size, warm)
             load.append(os.getloadavg())
             results[preset] = (out, load)
         browser.close()
@@ -50,7 +52,12 @@ def main(rounds=3, presets=("minute", "five"), epochs=None, network=None, train_
         summary(preset, out, load)
 
 
-def measure(page, rounds, preset, epochs, network, train_size, warm):
+def main_thread_s(cdp):
+    """Seconds the page's own thread has been busy so far (Chromium's TaskDuration)."""
+    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "TaskDuration")
+
+
+def measure(page, cdp, rounds, preset, epochs, network, train_size, warm):
     """Rounds of 1 and 2 workers alternating: {workers: [row per run]}."""
     out = {1: [], 2: []}
     target = "0.87" if preset == "fast" else "0.97"
@@ -62,13 +69,15 @@ def measure(page, rounds, preset, epochs, network, train_size, warm):
                     page.fill(field, str(value))
             page.select_option("#workers", str(workers))
             runs = page.evaluate("window.pynet.runs || 0")
+            busy = main_thread_s(cdp)
             page.click("#train")
             wait_until(page, f"(window.pynet.runs || 0) > {runs} && window.pynet.state === 'idle'", timeout=1800)
+            busy = main_thread_s(cdp) - busy
             run = page.evaluate("window.pynet.lastRun")
             acc = page.text_content("#test-acc")
             row = {"preset": preset, "workers": run["workers"], "samples_per_s": round(run["samplesPerS"]),
                    "reached_s": run["reachedAt"].get(target), "run_s": round(run["seconds"], 2), "test_acc": acc,
-                   "load": round(os.getloadavg()[0], 2), "timing": run.get("parallelTiming")}
+                   "page_thread_s": round(busy, 2), "load": round(os.getloadavg()[0], 2), "timing": run.get("parallelTiming")}
             if r >= 0:
                 out[workers].append(row)
             print(("warm-up " if r < 0 else "") + json.dumps(row), flush=True)
@@ -89,7 +98,8 @@ def summary(preset, out, load):
         times = ", ".join("-" if r["reached_s"] is None else f"{r['reached_s']:.2f}" for r in rows)
         print(f"  {w} worker(s): samples/s {med[w][0]:,.0f} (runs {speeds}), "
               f"time to {target}% {med[w][1]:.2f} s (runs {times}), "
-              f"run {statistics.median(r['run_s'] for r in rows):.2f} s, test {', '.join(r['test_acc'] for r in rows)}")
+              f"run {statistics.median(r['run_s'] for r in rows):.2f} s (the page's thread busy "
+              f"{statistics.median(r['page_thread_s'] for r in rows):.2f} s), test {', '.join(r['test_acc'] for r in rows)}")
         timings = [r["timing"] for r in rows if r["timing"]]
         if timings:
             per = lambda key: statistics.median(t[key] / t["steps"] for t in timings)  # noqa: E731

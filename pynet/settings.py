@@ -60,6 +60,8 @@ MAX_SHOWN_UNITS = 256  # activations of a hidden layer sent to the page
 MAX_SHOWN_CHANNELS = 16  # feature maps of a conv or pooling layer sent to the page for a drawing
 MAX_SAMPLE_VALUES = 2**22  # values one image may take through a model loaded in the page (16 MB in float32)
 MAX_WORKERS = 4  # workers sharing a run's batches in the page (data-parallel)
+# The page's default number of workers (README, "Workers"; benchmarks/parallel_results.md).
+DEFAULT_WORKERS = 1
 
 
 def page_settings():
@@ -67,4 +69,5 @@ def page_settings():
     return {"presets": PRESETS, "preset_menu": [[name, PRESET_TITLES[name]] for name in PRESETS],
             "full_batch_eval_every": FULL_BATCH_EVAL_EVERY, "n_classes": N_CLASSES,
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
-                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS}}
+                       "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
+                       "default_workers": DEFAULT_WORKERS}}

@@ -116,8 +116,9 @@ def parallel_config(config, workers):
     config = config.validated()
     if workers == 1 or config.batch_size == 0:
         return config
+    # 12 digits: three workers' 0.003 is the 0.009 it reads as, not 0.009000000000000001
     return replace(config, batch_size=config.batch_size * workers,
-                   learning_rate=config.learning_rate * workers).validated()
+                   learning_rate=float(f"{config.learning_rate * workers:.12g}")).validated()
 
 
 def _learning_rate(value):

@@ -19,10 +19,10 @@ const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, set
 // form: web/form.js's, told of a refused setting.
 export function createTraining(client, app, { parallel, charts, models, analysis, form }) {
   for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
-  // One worker by default in every browser: hardwareConcurrency is not a count of free cores
-  // (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
-  // one (benchmarks/parallel_results.md), and each helper first loads a Python runtime of its own.
-  dom.workers.value = '1';
+  // The default (settings.json, README "Workers") whatever hardwareConcurrency says beyond it: it
+  // is not a count of free cores (WebKit never reports fewer than 4). Helpers start loading after
+  // the page's own warm-up (app.js); a run that needs one still loading says so.
+  dom.workers.value = String(Math.min(MAX_WORKERS, settings.limits.default_workers));
   app.maxWorkers = MAX_WORKERS;
   const chosenWorkers = () => Number(dom.workers.value) || 1;
   function startHelpers() {
@@ -42,8 +42,11 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     // full batch (the seed recipe) stays on one worker
     const fullBatch = Number(values.batch_size) === 0 || Number(values.batch_size) >= Number(values.train_size);
     const workers = fullBatch ? 1 : chosenWorkers();
-    ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…'
-      : workers > 1 && parallel.helpers < workers - 1 ? `Starting ${workers - 1} more worker${workers > 2 ? 's' : ''}…` : 'Starting…', 'ok');
+    // a run never waits for a helper's runtime without saying so
+    const starting = workers - 1 - parallel.readyHelpers;
+    ui.formMessage(starting > 0 ? `Starting ${starting} more worker${starting > 1 ? 's' : ''} for this run (each loads `
+      + `a Python runtime of its own, once)${values.dataset === 'full' ? ' and loading the 50,000 training images' : ''}…`
+      : values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
     try {
       const summary = workers > 1 ? await parallel.train(config, workers) : await client.request('train', { config });
       beginRun(summary);
@@ -173,7 +176,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
              losses: run.losses ?? [], epochMemory: run.epochMemory ?? [],
              peakMemory: run.peakMemory ?? null, reachedAt: run.reachedAt ?? {},
              workers, step: run.step ?? 0, totalSteps: run.total_steps, augment: run.config?.augment ?? null,
-             parallelTiming: timing ?? null };
+             parallelTiming: timing ?? null, config: run.config ?? null, workerBatch: run.worker_batch ?? null };
   }
 
   client.on('progress', onProgress);
