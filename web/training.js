@@ -49,7 +49,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       : values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
     try {
       const summary = workers > 1 ? await parallel.train(config, workers) : await client.request('train', { config });
-      beginRun(summary);
+      beginRun(summary, values);
       ui.formMessage('', 'ok');
       setState('running');
     } catch (e) {
@@ -88,7 +88,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     ui.setTraining(state);
   }
 
-  function beginRun(summary) {
+  function beginRun(summary, values) {
     models.offer(null); // the worker drops an offer nobody took when a run starts
     app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
                 losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
@@ -101,7 +101,8 @@ export function createTraining(client, app, { parallel, charts, models, analysis
       ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
       : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} ${app.run.workers > 1 ? 'steps' : 'batches'}`
         // each worker a batch of the form's size: a step takes them all, at a learning rate as many times larger
-        + (app.run.workers > 1 ? `, each step ${app.run.workers} batches of ${summary.worker_batch}, one per worker` : '');
+        + (app.run.workers > 1 ? `, each step ${app.run.workers} batches of ${summary.worker_batch}, one per worker, `
+          + `so ${app.run.workers} × the form's learning rate ${values.learning_rate}` : '');
     ui.trainMessage(`Training ${summary.network} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
       + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
   }

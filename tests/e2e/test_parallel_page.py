@@ -120,7 +120,8 @@ def test_two_workers_pause_and_stop(page2):
     wait_until(page, "(window.pynet.run?.step ?? 0) > 5", timeout=20)
     # the run says what two workers train: a batch of the form's size each, at twice the rate
     assert page.text_content("#train-message") == ("Training 784-128-10 (relu, adam, learning rate 0.006) on 5,000 "
-                                                   "images: 20 epochs of 20 steps, each step 2 batches of 128, one per worker.")
+                                                   "images: 20 epochs of 20 steps, each step 2 batches of 128, one per worker, "
+                                                   "so 2 × the form's learning rate 0.003.")
     page.click("#pause")
     held = held_step(page)
     shown = page.text_content("#step")
