@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize
+from pynet.errors import SettingError
 from pynet.preprocess import preprocess
 from pynet.page.state import STATE
 from support import same_model, training
@@ -351,6 +352,21 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augm
     current = current_parameters(worker)
     for k, p in single_params.items():
         np.testing.assert_allclose(current[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
+
+
+@pytest.mark.parametrize("workers, batch", [(2, 501), (3, 334), (4, 251)])
+def test_more_images_a_step_than_the_training_set_are_refused(worker, workers, batch):
+    """k workers each take a batch: k batches above the training images is refused with one
+    sentence naming the batch size, and nothing starts; k batches of exactly all of them run."""
+    config = {"hidden": "8", "epochs": 1, "batch_size": batch, "train_size": 1000, "seed": 1}
+    with pytest.raises(SettingError) as refused:
+        worker.start_training(config, workers)
+    assert refused.value.field == "batch_size" and str(refused.value) == (
+        f"with {workers} workers a step takes {workers} batches of {batch} images, more than the 1,000 training "
+        f"images: choose a batch size of at most {1000 // workers} or fewer workers")
+    assert not training()
+    assert worker.start_training({**config, "batch_size": 1000 // workers}, workers)["total_steps"] == (
+        1 if 1000 % workers == 0 else 2)
 
 
 def test_helpers_compute_with_the_runs_activation(worker):

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .. import spec
+from ..errors import SettingError
 from ..model import Network
 from ..settings import MAX_WORKERS, N_CLASSES, N_INPUTS
 from ..trainer import TrainConfig, Trainer, parallel_config, shard_gradients
@@ -38,6 +39,10 @@ def start_training(config, workers=1):
     plan, activation, dataset, train_size, tc = check_config(config)
     workers = whole({"workers": workers}, "workers", 1, MAX_WORKERS, "workers")
     worker_batch = tc.batch_size
+    if workers > 1 and 0 < worker_batch and worker_batch * workers > train_size:
+        raise SettingError("batch_size", f"with {workers} workers a step takes {workers} batches of {worker_batch:,} "
+                                         f"images, more than the {train_size:,} training images: choose a batch "
+                                         f"size of at most {train_size // workers:,} or fewer workers")
     tc = parallel_config(tc, workers)
     d = loaded_dataset(dataset)
     net, X, y = _network_and_data(d, plan, activation, train_size, tc)
