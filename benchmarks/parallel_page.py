@@ -2,7 +2,8 @@
 from clicking Train to 97% (87% for Fast) on test, the run's time and its test accuracy. Rounds
 alternate 1, 2, 1, 2, ...; medians printed with the ratio 2 workers / 1, and for 2 workers where
 a step's time goes (web/worker.js's timing: the page's worker computing its own batch, then
-waiting for the helper's; the helper computing its batch). Load average printed before and after.
+waiting for the helper's; the helper computing its batch). Each run's line also has its
+[epoch, test %, seconds since Train] and the page thread's busy time; load average before and after.
 
     PYTHONPATH=. .venv/bin/python benchmarks/parallel_page.py [rounds] [--preset minute five]
         [--epochs N] [--network "512"] [--train-size N] [--warm]
@@ -77,7 +78,9 @@ def measure(page, cdp, rounds, preset, epochs, network, train_size, warm):
             acc = page.text_content("#test-acc")
             row = {"preset": preset, "workers": run["workers"], "samples_per_s": round(run["samplesPerS"]),
                    "reached_s": run["reachedAt"].get(target), "run_s": round(run["seconds"], 2), "test_acc": acc,
-                   "page_thread_s": round(busy, 2), "load": round(os.getloadavg()[0], 2), "timing": run.get("parallelTiming")}
+                   "page_thread_s": round(busy, 2),
+                   "epochs": [[e, a and round(100 * a, 2), round(t, 1)] for e, a, t in run["epochTests"]],
+                   "load": round(os.getloadavg()[0], 2), "timing": run.get("parallelTiming")}
             if r >= 0:
                 out[workers].append(row)
             print(("warm-up " if r < 0 else "") + json.dumps(row), flush=True)

@@ -91,7 +91,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   function beginRun(summary, values) {
     models.offer(null); // the worker drops an offer nobody took when a run starts
     app.run = { ...summary, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
-                losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
+                losses: [], epochMemory: [], peakMemory: 0, reachedAt: {}, epochTests: [] };
     charts.reset();
     ui.resetLive();
     ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
@@ -133,6 +133,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
         }
       }
       app.run.epochMemory.push([e.epoch, r.memory ?? null]);
+      app.run.epochTests.push([e.epoch, e.test_acc, (performance.now() - app.run.started) / 1000]);
     }
     ui.showAccuracy(trainAcc, testAcc);
     const perStep = r.step ? r.elapsed_s / r.step : NaN;
@@ -177,7 +178,8 @@ export function createTraining(client, app, { parallel, charts, models, analysis
              losses: run.losses ?? [], epochMemory: run.epochMemory ?? [],
              peakMemory: run.peakMemory ?? null, reachedAt: run.reachedAt ?? {},
              workers, step: run.step ?? 0, totalSteps: run.total_steps, augment: run.config?.augment ?? null,
-             parallelTiming: timing ?? null, config: run.config ?? null, workerBatch: run.worker_batch ?? null };
+             parallelTiming: timing ?? null, config: run.config ?? null, workerBatch: run.worker_batch ?? null,
+             epochTests: run.epochTests ?? [] };
   }
 
   client.on('progress', onProgress);
