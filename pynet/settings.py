@@ -87,6 +87,8 @@ DEFAULT_PRESET = "fast"  # the form's preset when the page opens, and what a lin
 MAX_LINK_CHARS = 2000  # a link's settings (the address after '#'): several times what the page writes
 MAX_HISTORY_RUNS = 50  # runs the page's run history keeps; the oldest goes when one more ends
 HISTORY_POINTS = 200  # points kept of each curve of a run in the history
+# The page's default number of workers (README, "Workers"; benchmarks/parallel_results.md).
+DEFAULT_WORKERS = 1
 
 
 def page_settings():
@@ -96,7 +98,8 @@ def page_settings():
             "limits": {"max_model_bytes": MAX_MODEL_BYTES, "max_shown_units": MAX_SHOWN_UNITS,
                        "max_shown_channels": MAX_SHOWN_CHANNELS, "max_workers": MAX_WORKERS,
                        "step_batch": STEP_BATCH, "max_step_batch": MAX_STEP_BATCH,
-                       "max_history_runs": MAX_HISTORY_RUNS, "history_points": HISTORY_POINTS},
+                       "max_history_runs": MAX_HISTORY_RUNS, "history_points": HISTORY_POINTS,
+                       "default_workers": DEFAULT_WORKERS},
             "samples": {"max": MAX_SAMPLES, "max_bytes": MAX_SAMPLES_BYTES, "hold_out_from": FINETUNE["hold_out_from"],
                         "hold_out_every": FINETUNE["hold_out_every"]},
             "default_preset": DEFAULT_PRESET}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pynet import Network, TrainConfig, bridge, serialize
+from pynet.errors import SettingError
 from pynet.preprocess import preprocess
 from pynet.page.state import STATE
 from support import same_model, training
@@ -300,6 +301,12 @@ def start_with_helpers(b, config, workers=2):
     return summary
 
 
+def one_worker_recipe(config, workers=2):
+    """What `workers` workers train from config, written out (trainer.parallel_config): a batch
+    of config's size per worker, so steps of `workers` batches, at `workers` times the rate."""
+    return {**config, "batch_size": config["batch_size"] * workers, "learning_rate": config["learning_rate"] * workers}
+
+
 # The 2-worker run differs from the 1-worker run only by float32 rounding: the batch's mean
 # gradient is a sum of two shards' sums instead of one matrix product over the batch. Over
 # two epochs of Adam this stays far below what a wrong shard, weight or update would change.
@@ -309,13 +316,15 @@ PARALLEL_PARAM_ATOL = 1e-6
 
 @pytest.mark.parametrize("augment", ["off", "elastic"])
 def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augment):
-    """Two workers driven like web/worker.js against one worker's step() with the same seed: the
+    """Two workers driven like web/worker.js against one worker's step() with the same seed and
+    the recipe two workers train (each a batch of 128: steps of 256 at twice the rate): the
     same batch losses and final parameters (float32 tolerance above), the same per-epoch
     accuracies, and the run's network becomes the current model. With augmentation, the helper
     distorts its shards as the run does (each request carries its batch's step)."""
     config = {"hidden": "32", "epochs": 2, "batch_size": 128, "train_size": 1000, "learning_rate": 0.003, "seed": 1,
               "augment": augment}
-    worker.start_training(config)
+    assert one_worker_recipe(config)["batch_size"] == 256
+    worker.start_training(one_worker_recipe(config))
     results = run_to_end(worker)
     single = [e for r in results for e in r["epochs"]]
     single_losses = [loss for r in results for _, loss in r["losses"]]
@@ -323,13 +332,14 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augm
     worker.use_default_model()
 
     summary = start_with_helpers(worker, config)
-    assert summary["total_steps"] == 16 and summary["workers"] == 2
+    assert summary["total_steps"] == 8 and summary["workers"] == 2 and summary["worker_batch"] == 128
+    assert (summary["config"]["batch_size"], summary["config"]["learning_rate"]) == (256, 0.006)
     results = list(with_helpers(worker))
     requests = [r["request"] for r in results if r["request"] is not None]
-    assert len(requests) == 16 and all(len(q["shards"]) == 1 for q in requests)
-    assert [q["step"] for q in requests] == list(range(16))
+    assert len(requests) == 8 and all(len(q["shards"]) == 1 for q in requests)
+    assert [q["step"] for q in requests] == list(range(8))
     sizes = [len(q["shards"][0]) // 4 for q in requests]  # int32 indices
-    assert sizes == [64] * 7 + [52] + [64] * 7 + [52]  # np.array_split: 1000 = 7 x 128 + 104, halved
+    assert sizes == [128, 128, 128, 116] * 2  # np.array_split: 1000 = 3 x 256 + 232, halved
     epochs = [e for r in results for e in r["epochs"]]
     losses = [loss for r in results for _, loss in r["losses"]]
     done = results[-1]["done"]
@@ -344,16 +354,31 @@ def test_data_parallel_run_through_the_bridge_matches_single_worker(worker, augm
         np.testing.assert_allclose(current[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
 
 
+@pytest.mark.parametrize("workers, batch", [(2, 501), (3, 334), (4, 251)])
+def test_more_images_a_step_than_the_training_set_are_refused(worker, workers, batch):
+    """k workers each take a batch: k batches above the training images is refused with one
+    sentence naming the batch size, and nothing starts; k batches of exactly all of them run."""
+    config = {"hidden": "8", "epochs": 1, "batch_size": batch, "train_size": 1000, "seed": 1}
+    with pytest.raises(SettingError) as refused:
+        worker.start_training(config, workers)
+    assert refused.value.field == "batch_size" and str(refused.value) == (
+        f"with {workers} workers a step takes {workers} batches of {batch} images, more than the 1,000 training "
+        f"images: choose a batch size of at most {1000 // workers} or fewer workers")
+    assert not training()
+    assert worker.start_training({**config, "batch_size": 1000 // workers}, workers)["total_steps"] == (
+        1 if 1000 % workers == 0 else 2)
+
+
 def test_helpers_compute_with_the_runs_activation(worker):
     """A sigmoid network with a helper: the helper's shards use sigmoid too (the same batch
     losses as one worker)."""
     config = {"hidden": "16", "activation": "sigmoid", "epochs": 1, "batch_size": 100, "train_size": 600,
               "learning_rate": 0.01, "seed": 3}
-    worker.start_training(config)
+    worker.start_training(one_worker_recipe(config))
     single = [loss for r in run_to_end(worker) for _, loss in r["losses"]]
     start_with_helpers(worker, config)
     losses = [loss for r in with_helpers(worker) for _, loss in r["losses"]]
-    assert len(losses) == len(single) == 6
+    assert len(losses) == len(single) == 3
     np.testing.assert_allclose(losses, single, rtol=PARALLEL_LOSS_RTOL, atol=0)
 
 
@@ -363,7 +388,7 @@ def test_a_conv_network_trains_through_the_bridge_with_one_worker_or_two(worker)
     and the trained model, read back from the file the page downloads, is that conv network."""
     spec = "conv 4@5x5, pool 2, dense 10"
     config = {"network": spec, "epochs": 2, "batch_size": 100, "train_size": 600, "learning_rate": 0.003, "seed": 2}
-    summary = worker.start_training(config)
+    summary = worker.start_training(one_worker_recipe(config))
     assert summary["network"] == spec and summary["dimensions"] == [784, 4 * 24 * 24, 10]
     results = run_to_end(worker)
     single = [loss for r in results for _, loss in r["losses"]]
@@ -377,7 +402,7 @@ def test_a_conv_network_trains_through_the_bridge_with_one_worker_or_two(worker)
     assert STATE["helper"]["net"].spec == spec
     results = list(with_helpers(worker))
     losses = [loss for r in results for _, loss in r["losses"]]
-    assert len(losses) == len(single) == 12 and results[-1]["done"]["reason"] == "completed"
+    assert len(losses) == len(single) == 6 and results[-1]["done"]["reason"] == "completed"
     np.testing.assert_allclose(losses, single, rtol=PARALLEL_LOSS_RTOL, atol=0)
     current = current_parameters(worker)
     for k, p in single_params.items():
@@ -454,7 +479,7 @@ def test_divergence_with_helpers_restores_the_last_good_epoch_exactly(worker, mn
     worker.use_offered()
     assert_same_parameters(current_parameters(worker), good)
     # and that epoch is the single-worker run's first epoch (up to float32 rounding)
-    reference = native_run(mnist_raw, [784, 16, 10], DIVERGING, lambda e: e["type"] == "epoch")
+    reference = native_run(mnist_raw, [784, 16, 10], one_worker_recipe(DIVERGING), lambda e: e["type"] == "epoch")
     for k, p in reference.parameters.items():
         np.testing.assert_allclose(good[k], p, rtol=0, atol=PARALLEL_PARAM_ATOL, err_msg=k)
 
@@ -462,7 +487,7 @@ def test_divergence_with_helpers_restores_the_last_good_epoch_exactly(worker, mn
 def test_parameters_gone_non_finite_at_an_epoch_end_restore_the_last_good_epoch(worker):
     """A finite loss but an inf in a helper's gradient of an epoch's last batch: the epoch-end
     check finds non-finite parameters and restores the previous epoch's."""
-    batches = 2000 // 50
+    batches = 2000 // (2 * 50)  # two workers: steps of two batches
     answered = []
 
     def tamper(answers):

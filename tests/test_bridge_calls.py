@@ -568,7 +568,8 @@ def test_a_run_reports_what_native_training_does(worker, arrays):
     summary = worker.start_training(config)
     tc = TrainConfig(epochs=2, batch_size=64, optimizer="sgd", learning_rate=0.01, schedule="step", seed=3)
     assert summary == {"dimensions": [784, 10, 10], "network": "784-10-10", "activation": "relu", "dataset": "small", "train_size": 250,
-                       "batches": 4, "total_steps": 8, "config": tc.to_dict(), "workers": 1}
+                       "batches": 4, "total_steps": 8, "config": tc.to_dict(), "workers": 1,
+                       "worker_batch": 64}
     assert training()
     results = finish(worker)
     events, net = native(arrays, [784, 10, 10], tc, train_size=250)
@@ -882,15 +883,15 @@ def test_the_number_of_workers_is_checked(worker, workers, message):
 
 def test_a_run_with_helpers_hands_out_the_rest_of_each_batch(worker, arrays):
     """The request: the run's parameters as float32 bytes, and for each helper the int32 indices of
-    its shard of the shuffled batch (np.array_split: the run keeps the first, larger part)."""
-    config = {"hidden": "8", "epochs": 1, "batch_size": 100, "train_size": 250, "seed": 4}
+    its batch of the shuffled step (a batch of the config's size per worker: steps of 3 x 40)."""
+    config = {"hidden": "8", "epochs": 1, "batch_size": 40, "train_size": 250, "seed": 4}
     assert worker.start_training(JsProxy(config), "3")["workers"] == 3
     r = worker.step(60)
     net = Network([784, 8, 10], seed=4)
     np.testing.assert_array_equal(np.frombuffer(r["request"]["parameters"], np.float32), net.flat_parameters())
     order = np.random.default_rng(4).permutation(250)
     shards = [np.frombuffer(s, np.int32) for s in r["request"]["shards"]]
-    assert [s.tolist() for s in shards] == [a.tolist() for a in np.array_split(order[:100], 3)[1:]]
+    assert [s.tolist() for s in shards] == [order[40:80].tolist(), order[80:120].tolist()]
     assert (r["step"], r["losses"], r["awaiting"]) == (0, [], False)
 
 
@@ -918,8 +919,8 @@ def test_a_helper_sends_its_shard_sum_as_float32(worker, arrays):
 def test_a_run_stopped_while_waiting_for_its_helpers_offers_its_network(worker):
     """The page's stop button between a request and its answers: the network of the last batch
     applied is offered, the one in use stays."""
-    worker.start_training({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4}, 2)
-    worker.helper_start({"hidden": "8", "epochs": 3, "batch_size": 100, "seed": 4})
+    worker.start_training({"hidden": "8", "epochs": 3, "batch_size": 40, "seed": 4}, 2)
+    worker.helper_start({"hidden": "8", "epochs": 3, "batch_size": 40, "seed": 4})
     r = worker.step(60)
     for batch in range(3):
         answers = [worker.helper_gradients(r["request"]["parameters"], s, r["request"]["step"]) for s in r["request"]["shards"]]

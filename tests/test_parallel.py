@@ -6,8 +6,9 @@ model as one worker."""
 import numpy as np
 import pytest
 
+from pynet.errors import SettingError
 from pynet.model import Network, TrainConfig
-from pynet.trainer import Trainer, shard_gradients
+from pynet.trainer import Trainer, parallel_config, shard_gradients
 
 
 def data(m=600, seed=1):
@@ -289,3 +290,52 @@ def test_flat_parameters_round_trip_and_refuse_another_size():
     assert net.parameters["W1"].any() and other.parameters["W1"].any()
     with pytest.raises(ValueError, match="expected 6370 parameter values, got \\(6369,\\)"):
         other.load_flat_parameters(flat[1:])
+
+
+# ---- the recipe k workers train: a batch each, k of them a step, k times the learning rate ----
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_k_workers_train_k_batches_a_step_at_k_times_the_rate(workers):
+    config = TrainConfig(epochs=4, batch_size=128, optimizer="adam", learning_rate=0.003, schedule="cosine",
+                         seed=7, augment="affine")
+    ours = parallel_config(config, workers)
+    assert (ours.batch_size, ours.learning_rate) == (128 * workers, [0.006, 0.009, 0.012][workers - 2])
+    # the rest of the recipe is the same: epochs, schedule (over the run's fewer steps), seed, augmentation
+    assert {k: v for k, v in ours.to_dict().items() if k not in ("batch_size", "learning_rate")} == \
+        {k: v for k, v in config.to_dict().items() if k not in ("batch_size", "learning_rate")}
+    assert config.batch_size == 128 and config.learning_rate == 0.003  # the caller's config is left as it was
+
+
+def test_one_worker_and_full_batch_keep_their_recipe():
+    config = TrainConfig(epochs=2, batch_size=128, learning_rate=0.01)
+    assert parallel_config(config, 1) == config
+    full = TrainConfig(epochs=2, batch_size=0, optimizer="gd", learning_rate=0.0075)
+    assert parallel_config(full, 3) == full
+
+
+def test_a_bad_config_is_refused_with_its_field():
+    with pytest.raises(SettingError) as refused:
+        parallel_config(TrainConfig(learning_rate=float("nan")), 2)
+    assert refused.value.field == "learning_rate"
+    with pytest.raises(SettingError) as refused:
+        parallel_config(TrainConfig(batch_size=-1), 2)
+    assert refused.value.field == "batch_size"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_k_workers_are_one_worker_with_the_effective_recipe(workers):
+    """Each of k workers a batch of 50 (the shards path) trains the model that one worker trains
+    with batches of k x 50 at k times the rate, epoch by epoch; the steps are k times fewer."""
+    X, y = data(600)
+    config = TrainConfig(epochs=2, batch_size=50, optimizer="adam", learning_rate=0.002, schedule="cosine", seed=4)
+    effective = parallel_config(config, workers)
+    ref, snapshots = single(X, y, effective, (784, 24, 10), "float64")
+    _, events, ours, requests = simulate(X, y, effective, world=workers, dims=(784, 24, 10), dtype="float64")
+    steps = 2 * -(-600 // (50 * workers))
+    assert len(requests) == len(of(ref, "batch")) == steps
+    assert all(len(part) == 50 for r in requests[:-1] for part in r["shards"][:1])  # a batch of 50 per worker
+    for mine, theirs in zip(ours, snapshots):
+        for k, p in theirs.items():
+            np.testing.assert_allclose(mine[k], p, rtol=1e-7, atol=1e-9, err_msg=k)
+    np.testing.assert_allclose([e["lr"] for e in of(events, "batch")], [e["lr"] for e in of(ref, "batch")], rtol=0)

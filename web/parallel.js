@@ -12,20 +12,22 @@ export function createParallel(main) {
   const helpers = []; // [{ client, ready: Promise }]
 
   function makeHelper() {
-    const entry = {};
+    const entry = { isReady: false };
     const make = () => new Worker(new URL('./worker.js?role=helper', import.meta.url), { type: 'module' });
     entry.client = createClient(make, {
       onFatal: () => {
         // a broken helper is replaced; a run waiting for it ends with an error
         main.request('helperLost').catch(() => {});
+        entry.isReady = false;
         entry.client.restart();
-        entry.ready = entry.client.request('ready');
+        entry.ready = entry.client.request('ready').then((info) => { entry.isReady = true; return info; });
         entry.ready.catch(() => {});
       },
     });
     entry.ready = entry.client.request('ready').then(async (info) => {
       // let the browser optimize the training code, as the page's worker does
       await entry.client.request('warmup', { ms: 1200 }).catch(() => {});
+      entry.isReady = true;
       return info;
     });
     entry.ready.catch(() => {});
@@ -49,5 +51,7 @@ export function createParallel(main) {
     return main.request('train', { config, ports }, ports);
   }
 
-  return { ensureHelpers, train, get helpers() { return helpers.length; } };
+  // helpers: how many were started; readyHelpers: how many of them can take a run now
+  return { ensureHelpers, train, get helpers() { return helpers.length; },
+           get readyHelpers() { return helpers.filter((h) => h.isReady).length; } };
 }

@@ -21,10 +21,10 @@ const MAX_WORKERS = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, set
 // form: web/form.js's, told of a refused setting. history: web/history.js's, given each run that ends.
 export function createTraining(client, app, { parallel, charts, models, analysis, form, history }) {
   for (let k = 1; k <= MAX_WORKERS; k++) dom.workers.append(new Option(String(k), String(k)));
-  // One worker by default in every browser: hardwareConcurrency is not a count of free cores
-  // (WebKit never reports fewer than 4), on 2 cores two workers measured slower end to end than
-  // one (benchmarks/parallel_results.md), and each helper first loads a Python runtime of its own.
-  dom.workers.value = '1';
+  // The default (settings.json, README "Workers") whatever hardwareConcurrency says beyond it: it
+  // is not a count of free cores (WebKit never reports fewer than 4). Helpers start loading after
+  // the page's own warm-up (app.js); a run that needs one still loading says so.
+  dom.workers.value = String(Math.min(MAX_WORKERS, settings.limits.default_workers));
   app.maxWorkers = MAX_WORKERS;
   const chosenWorkers = () => Number(dom.workers.value) || 1;
   function startHelpers() {
@@ -44,8 +44,11 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     // full batch (the seed recipe) stays on one worker
     const fullBatch = Number(values.batch_size) === 0 || Number(values.batch_size) >= Number(values.train_size);
     const workers = fullBatch ? 1 : chosenWorkers();
-    ui.formMessage(values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…'
-      : workers > 1 && parallel.helpers < workers - 1 ? `Starting ${workers - 1} more worker${workers > 2 ? 's' : ''}…` : 'Starting…', 'ok');
+    // a run never waits for a helper's runtime without saying so
+    const starting = workers - 1 - parallel.readyHelpers;
+    ui.formMessage(starting > 0 ? `Starting ${starting} more worker${starting > 1 ? 's' : ''} for this run (each loads `
+      + `a Python runtime of its own, once)${values.dataset === 'full' ? ' and loading the 50,000 training images' : ''}…`
+      : values.dataset === 'full' ? 'Loading the 50,000 training images (11 MB)…' : 'Starting…', 'ok');
     try {
       const summary = workers > 1 ? await parallel.train(config, workers) : await client.request('train', { config });
       beginRun(summary, values);
@@ -90,7 +93,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
   function beginRun(summary, values) {
     models.offer(null); // the worker drops an offer nobody took when a run starts
     app.run = { ...summary, form: values, started: app.run?.started ?? performance.now(), firstLosses: [], lastLosses: [],
-                losses: [], epochMemory: [], peakMemory: 0, reachedAt: {} };
+                losses: [], epochMemory: [], peakMemory: 0, reachedAt: {}, epochTests: [] };
     charts.reset();
     ui.resetLive();
     ui.showProgress({ step: 0, total: summary.total_steps, samplesPerS: 0, etaS: NaN });
@@ -98,8 +101,10 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     app.run.workers = summary.workers ?? 1;
     const what = c.batch_size === 0 || c.batch_size >= summary.train_size
       ? `${c.epochs.toLocaleString()} full-batch iteration${c.epochs === 1 ? '' : 's'}`
-      : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} batches`
-        + (app.run.workers > 1 ? `, each batch split across ${app.run.workers} workers` : '');
+      : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${summary.batches} ${app.run.workers > 1 ? 'steps' : 'batches'}`
+        // each worker a batch of the form's size: a step takes them all, at a learning rate as many times larger
+        + (app.run.workers > 1 ? `, each step ${app.run.workers} batches of ${summary.worker_batch}, one per worker, `
+          + `so ${app.run.workers} × the form's learning rate ${values.learning_rate}` : '');
     ui.trainMessage(`Training ${summary.network} (${summary.activation}, ${c.optimizer}, learning rate ${c.learning_rate}) `
       + `on ${summary.train_size.toLocaleString()} images: ${what}.`);
   }
@@ -130,6 +135,7 @@ export function createTraining(client, app, { parallel, charts, models, analysis
         }
       }
       app.run.epochMemory.push([e.epoch, r.memory ?? null]);
+      app.run.epochTests.push([e.epoch, e.test_acc, (performance.now() - app.run.started) / 1000]);
     }
     ui.showAccuracy(trainAcc, testAcc);
     const last = r.losses.findLast(([, y]) => y != null);
@@ -175,12 +181,13 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
     const workers = run.workers ?? 1;
     return { firstLoss: mean(run.firstLosses), lastLoss: mean(run.lastLosses), testAcc,
-             reached87: run.reachedAt?.[0.87] ?? null, seconds: (performance.now() - run.started) / 1000,
+             reached87: run.reachedAt?.[0.87] ?? null, reached97: run.reachedAt?.[0.97] ?? null, seconds: (performance.now() - run.started) / 1000,
              samplesPerS: app.progress?.samplesPerS, reason, endedAt: performance.now(),
              losses: run.losses ?? [], epochMemory: run.epochMemory ?? [],
              peakMemory: run.peakMemory ?? null, reachedAt: run.reachedAt ?? {},
              workers, step: run.step ?? 0, totalSteps: run.total_steps, augment: run.config?.augment ?? null,
-             parallelTiming: timing ?? null };
+             parallelTiming: timing ?? null, config: run.config ?? null, workerBatch: run.worker_batch ?? null,
+             epochTests: run.epochTests ?? [] };
   }
 
   client.on('progress', onProgress);

@@ -115,7 +115,9 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 // helperLost: the page saw a helper of the run die (its port will never answer); unsent: the
 // progress not yet sent (a run with helpers sends it at most every REPORT_MS)
 const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false, unsent: null };
-const REPORT_MS = 60; // a run with helpers steps once per batch: progress is sent at most this often
+// A run with helpers steps once per batch: its progress is sent at most this often, since what the
+// page draws of it takes CPU the two workers need (benchmarks/parallel_results.md).
+const REPORT_MS = 500;
 
 // The run just started in Python (bridge start_training or start_finetune) steps from here on,
 // with these helper workers' clients.

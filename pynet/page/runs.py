@@ -13,9 +13,10 @@ import time
 import numpy as np
 
 from .. import spec
+from ..errors import SettingError
 from ..model import Network
 from ..settings import MAX_WORKERS, N_CLASSES, N_INPUTS
-from ..trainer import TrainConfig, Trainer, shard_gradients
+from ..trainer import TrainConfig, Trainer, parallel_config, shard_gradients
 from .datasets import loaded_dataset
 from .form import check_config, whole
 from .models import discard_offer, model_info, offer_info, trained
@@ -30,12 +31,19 @@ def start_training(config, workers=1):
     config: {'network': '128' | '784,128,10' | 'conv 8@5x5, pool 2, dense 10' (form.network_plan;
     'hidden' is its older name), 'activation', 'optimizer', 'learning_rate', 'epochs',
     'batch_size' (0: full batch), 'train_size', 'seed', 'dataset', 'eval_every', 'schedule'}.
-    workers: how many workers share each batch (data-parallel, see helper_start); this one
-    computes the first shard and ``step`` hands out the others.
+    workers: how many workers train (data-parallel, see helper_start): each computes a batch of
+    the config's size, this one the first, ``step`` hands out the others; the run's recipe is
+    then trainer.parallel_config's (the summary's 'config'; 'worker_batch' each worker's batch).
     Raises ValueError on a bad value; nothing is changed then.
     """
     plan, activation, dataset, train_size, tc = check_config(config)
     workers = whole({"workers": workers}, "workers", 1, MAX_WORKERS, "workers")
+    worker_batch = tc.batch_size
+    if workers > 1 and 0 < worker_batch and worker_batch * workers > train_size:
+        raise SettingError("batch_size", f"with {workers} workers a step takes {workers} batches of {worker_batch:,} "
+                                         f"images, more than the {train_size:,} training images: choose a batch "
+                                         f"size of at most {train_size // workers:,} or fewer workers")
+    tc = parallel_config(tc, workers)
     d = loaded_dataset(dataset)
     net, X, y = _network_and_data(d, plan, activation, train_size, tc)
     dims = net.dimensions
@@ -45,7 +53,7 @@ def start_training(config, workers=1):
     batches = begin_run(trainer, dataset, train_size)
     return {"dimensions": dims, "network": spec.label(plan.text), "activation": activation, "dataset": dataset,
             "train_size": train_size, "batches": batches, "total_steps": batches * tc.epochs, "config": tc.to_dict(),
-            "workers": workers}
+            "workers": workers, "worker_batch": worker_batch}
 
 
 def begin_run(trainer, dataset, train_size, before=None, **extra):
