@@ -113,10 +113,10 @@ ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 
 // id: which run the loop belongs to (a stop and a new run can come between two of its steps).
 // helperLost: the page saw a helper of the run die (its port will never answer); unsent: the
-// progress not yet sent (a run with helpers sends it at most every REPORT_MS)
+// progress not yet sent (sent at most every REPORT_MS)
 const run = { id: 0, active: false, paused: false, resume: null, helpers: [], helperLost: false, unsent: null };
-// A run with helpers steps once per batch: its progress is sent at most this often, since what the
-// page draws of it takes CPU the two workers need (benchmarks/parallel_results.md).
+// A run's progress is sent at most this often (and at each epoch's end), since what the page draws
+// of it takes CPU the workers need (benchmarks/parallel_results.md, benchmarks/presets_results.md).
 const REPORT_MS = 500;
 
 // The run just started in Python (bridge start_training or start_finetune) steps from here on,
@@ -157,8 +157,8 @@ async function trainLoop(id) {
   const timing = { steps: 0, ownMs: 0, waitMs: 0, helperMs: run.helpers.map(() => 0) };
   let replies;
   let lastReport = 0;
-  // a step's progress, sent at once with one worker; with helpers (a step per batch) gathered
-  // and sent at most every REPORT_MS, and at an epoch's end
+  // a step's progress (a time slice with one worker, a batch with helpers), gathered and sent at
+  // most every REPORT_MS, and at an epoch's end
   const report = (r) => {
     r.memory = memoryBytes();
     if (run.unsent) {
@@ -166,7 +166,7 @@ async function trainLoop(id) {
       r.epochs = run.unsent.epochs.concat(r.epochs);
     }
     run.unsent = r;
-    if (r.done || r.epochs.length || !run.helpers.length || performance.now() - lastReport >= REPORT_MS) {
+    if (r.done || r.epochs.length || performance.now() - lastReport >= REPORT_MS) {
       sendProgress();
       lastReport = performance.now();
     }
