@@ -204,8 +204,7 @@ export function createSamples(client, app, { training }) {
   function updateFinetune() {
     dom.finetune.disabled = !app.ready || kept.length === 0 || app.state !== 'idle';
   }
-  // A run may start when the form's Train button may (web/ui.js setTraining). (Not the form's
-  // data-state: its select named "dataset" shadows form.dataset, so that attribute is never set.)
+  // A run may start when the form's Train button may (web/ui.js setTraining).
   new MutationObserver(updateFinetune).observe(dom.train, { attributes: true, attributeFilter: ['disabled'] });
 
   dom.finetune.addEventListener('click', async () => {

@@ -353,7 +353,7 @@ export function setTraining(state) { // 'idle' | 'running' | 'paused' | 'startin
   dom.pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
   dom.pause.setAttribute('aria-pressed', String(state === 'paused'));
   for (const el of [dom.preset, dom.workers, ...Object.values(FIELDS)]) el.disabled = running || state === 'starting';
-  dom.form.dataset.state = state;
+  dom.form.setAttribute('data-state', state); // not form.dataset: the form's select named "dataset" shadows it
 }
 
 const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
