@@ -70,7 +70,7 @@ export function createStepper(client, app) {
     say('Running one iteration…');
     try {
       const answer = await client.request('stepThrough', { options: asked });
-      run = answer;
+      run = { ...answer, restarts: app.restarts }; // the worker keeps the steps until it restarts
       cache.clear();
       cache.set(0, answer.step);
       const runs = (app.stepper?.runs || 0) + 1;
@@ -96,6 +96,10 @@ export function createStepper(client, app) {
     wanted = k;
     const mine = run;
     let step = cache.get(k);
+    if (!step && app.restarts !== run.restarts) {
+      say('The worker restarted since this iteration ran, and its steps went with it: run one iteration again.', 'error');
+      return;
+    }
     if (!step) {
       try {
         step = await client.request('stepDetail', { index: k });

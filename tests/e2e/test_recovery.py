@@ -74,6 +74,33 @@ def test_a_runtime_broken_during_a_run_is_restarted_with_the_model_kept(crash_pa
     assert errors == [] and rec.outside == [] and rec.failed == [], rec.problems()
 
 
+
+def test_the_step_view_after_a_restart_asks_for_the_iteration_again(crash_page):
+    """The worker keeps an iteration's steps; once it has restarted, a step not yet shown is
+    refused in one sentence, and the view works again after a new iteration."""
+    page, rec = crash_page
+    reset_page(page)
+    rec.clear()
+    page.click("#step-run")
+    wait_until(page, "window.pynet.stepper && window.pynet.stepper.index === 0", timeout=90)
+    runs = page.evaluate("window.pynet.stepper.runs")
+    restarts = page.evaluate("window.pynet.restarts")
+    break_worker(page_worker(page))
+    wait_until(page, f"window.pynet.restarts > {restarts} && window.pynet.ready && window.pynet.state === 'idle'",
+               timeout=90)
+    page.click("#step-next")
+    wait_until(page, "document.getElementById('step-message').textContent !== ''", timeout=10)
+    assert page.text_content("#step-message") == \
+        "The worker restarted since this iteration ran, and its steps went with it: run one iteration again."
+    assert page.evaluate("window.pynet.stepper.index") == 0
+    page.click("#step-run")
+    wait_until(page, f"window.pynet.stepper.runs === {runs + 1} && window.pynet.stepper.index === 0", timeout=90)
+    page.click("#step-next")
+    wait_until(page, "window.pynet.stepper.index === 1", timeout=30)
+    assert page.text_content("#step-message") == ""
+    errors = [e for e in rec.errors if CRASH_ECHO not in e]
+    assert errors == [] and rec.outside == [] and rec.failed == [], rec.problems()
+
 def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(open_page):
     page, _ = open_page()
     try:
