@@ -8,7 +8,7 @@ import pytest
 
 from e2e_helpers import (assert_no_serious_axe, assert_reading_is_native, default_model, draw_and_read, ellipse,
                          short_run, start_run, wait_idle, wait_ready, wait_until)
-from test_why import wait_explanation
+from test_page_why import wait_explanation
 
 PHONE = {"width": 390, "height": 844}
 
