@@ -197,7 +197,7 @@ def test_a_first_run_says_it_is_starting_the_helper_it_waits_for(browser, site_u
     starting one more worker while the run waits for it, then the run trains on both."""
     page = page_with_cores(browser, site_url, 2)
     try:
-        wait_until(page, "window.pynet.ready === true", timeout=READY_TIMEOUT_S)
+        wait_until(page, "window.pynet?.ready === true", timeout=READY_TIMEOUT_S)  # before app.js ran: undefined
         page.select_option("#preset", "fast")
         page.fill("#train-size", "1000")
         page.fill("#epochs", "1")
