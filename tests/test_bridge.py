@@ -309,9 +309,11 @@ def one_worker_recipe(config, workers=2):
 
 # The 2-worker run differs from the 1-worker run only by float32 rounding: the batch's mean
 # gradient is a sum of two shards' sums instead of one matrix product over the batch. Over
-# two epochs of Adam this stays far below what a wrong shard, weight or update would change.
+# two epochs of Adam this stays far below what a wrong shard, weight or update would change
+# (each Adam step moves a weight by up to the learning rate, 0.006 here). Through np.einsum
+# (--no-blas) one of 25,088 weights differed by 1.13e-6, within float32 rounding of its 0.149.
 PARALLEL_LOSS_RTOL = 1e-5
-PARALLEL_PARAM_ATOL = 1e-6
+PARALLEL_PARAM_ATOL = 3e-6
 
 
 @pytest.mark.parametrize("augment", ["off", "elastic"])
