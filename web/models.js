@@ -83,14 +83,7 @@ export function createModels(client, app, { reading, analysis, recovered }) {
   dom.download.addEventListener('click', async () => {
     try {
       const bytes = await client.request('saveModel');
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = 'pynet-model.npz';
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      ui.downloadFile(bytes, 'pynet-model.npz');
       ui.modelMessage('Model saved as pynet-model.npz.', 'ok');
     } catch (e) {
       ui.modelMessage(`Could not save the model: ${e.message}`);

@@ -152,14 +152,7 @@ export function createSamples(client, app, { training }) {
       const all = await load();
       if (!all.length) return;
       const bytes = await client.request('samplesFile', packed(all));
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = 'pynet-samples.npz';
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      ui.downloadFile(bytes, 'pynet-samples.npz');
       message(`Exported ${plural(all.length, 'sample')} as pynet-samples.npz.`, 'ok');
     } catch (e) {
       message(`Could not export your samples: ${e.message}.`);

@@ -398,6 +398,18 @@ export function trainMessage(text, kind = '') {
   dom.trainMessage.className = `message ${kind}`;
 }
 
+// Hand bytes to the browser as a downloaded file named name.
+export function downloadFile(bytes, name) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function modelMessage(text, kind = 'error') {
   dom.modelMessage.textContent = text;
   dom.modelMessage.className = `message ${kind}`;
