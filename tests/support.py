@@ -1,5 +1,8 @@
 """Helpers shared by the native test files (imported by name: tests/ is on sys.path)."""
 
+import io
+import zipfile
+
 import numpy as np
 
 from pynet import serialize
@@ -31,3 +34,12 @@ def pickled_object(marker):
 def training():
     """Whether the page's worker (pynet.page) has a training run in progress."""
     return STATE["run"] is not None
+
+
+def zip_bytes(members, compression=zipfile.ZIP_STORED):
+    """A zip archive's bytes holding members {name: bytes}, for hand-made (hostile) .npz files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, payload in members.items():
+            z.writestr(name, payload)
+    return buf.getvalue()

@@ -11,6 +11,7 @@ import pytest
 
 import pynet
 from pynet import data
+from support import zip_bytes
 
 
 class _Payload:
@@ -262,13 +263,6 @@ def test_fetch_returns_a_verified_copy(mnist_path):
 # ---- the archive checks, one by one ------------------------------------------------------------
 
 
-def _zip(members, compression=zipfile.ZIP_STORED):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, payload in members.items():
-            z.writestr(name, payload)
-    return buf.getvalue()
-
 
 def _npy(array):
     buf = io.BytesIO()
@@ -294,38 +288,38 @@ def test_check_npz_archive_names_what_it_expected():
 
 
 def test_the_size_limit_is_inclusive():
-    blob = _zip({"a.npy": _npy(np.zeros(1000, np.uint8))})
+    blob = zip_bytes({"a.npy": _npy(np.zeros(1000, np.uint8))})
     with zipfile.ZipFile(io.BytesIO(blob)) as z:
         total = z.getinfo("a.npy").file_size
     data.check_npz_archive(blob, total, "x")  # exactly at the limit: accepted
     with pytest.raises(ValueError, match=r"^not x: it would unpack to 0 MiB, more than the 0 MiB allowed$"):
         data.check_npz_archive(blob, total - 1, "x")
-    big = _zip({"a.npy": bytes(3 << 20), "b.npy": bytes(3 << 20)}, zipfile.ZIP_DEFLATED)
+    big = zip_bytes({"a.npy": bytes(3 << 20), "b.npy": bytes(3 << 20)}, zipfile.ZIP_DEFLATED)
     with pytest.raises(ValueError, match=r"^not x: it would unpack to 6 MiB, more than the 5 MiB allowed$"):
         data.check_npz_archive(big, 5 << 20, "x")
 
 
 def test_members_not_named_npy_are_left_to_the_loader():
-    data.check_npz_archive(_zip({"notes.txt": b"anything", "a.npy": _npy(np.arange(3))}), 10**6, "x")
+    data.check_npz_archive(zip_bytes({"notes.txt": b"anything", "a.npy": _npy(np.arange(3))}), 10**6, "x")
     with pytest.raises(ValueError, match=r"^not a pynet data file: entries \['notes.txt'\] are not .npy arrays$"):
-        pynet.load_npz(_zip({"notes.txt": b"anything", **{k + ".npy": _npy(v) for k, v in _good().items()}}))
+        pynet.load_npz(zip_bytes({"notes.txt": b"anything", **{k + ".npy": _npy(v) for k, v in _good().items()}}))
 
 
 def test_npy_format_versions():
     images = np.arange(2 * 784, dtype=np.uint8).reshape(2, 784) % 251
     labels = np.array([3, 9], np.uint8)
     for version in ((1, 0), (2, 0)):
-        blob = _zip({"train_images.npy": _header(version, (2, 784)) + images.tobytes(),
+        blob = zip_bytes({"train_images.npy": _header(version, (2, 784)) + images.tobytes(),
                      "train_labels.npy": _header(version, (2,)) + labels.tobytes()})
         out = pynet.load_npz(blob)
         np.testing.assert_array_equal(out["train"][0], images)
         np.testing.assert_array_equal(out["train"][1], labels)
-    blob = _zip({"train_images.npy": _header((3, 0), (2, 784)) + images.tobytes()})
+    blob = zip_bytes({"train_images.npy": _header((3, 0), (2, 784)) + images.tobytes()})
     with pytest.raises(ValueError, match=r"^not a pynet data file: the entry 'train_images.npy' has unsupported "
                                          r"\.npy version \(3, 0\)$"):
         pynet.load_npz(blob)
     with pytest.raises(ValueError, match=r"^not a pynet data file: the entry 'x.npy' is not a \.npy array \("):
-        pynet.load_npz(_zip({"x.npy": b"PK not an array at all"}))
+        pynet.load_npz(zip_bytes({"x.npy": b"PK not an array at all"}))
 
 
 def test_a_malformed_npy_header_is_refused():
@@ -333,7 +327,7 @@ def test_a_malformed_npy_header_is_refused():
     text += b" " * ((-(10 + len(text) + 1)) % 64) + b"\n"
     bad = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + bytes(2)
     with pytest.raises(ValueError, match=r"^not a pynet data file: Header does not contain the correct keys"):
-        pynet.load_npz(_zip({"x.npy": bad}))
+        pynet.load_npz(zip_bytes({"x.npy": bad}))
 
 
 def test_a_header_claiming_exactly_its_member_size_is_not_called_a_liar():
@@ -341,10 +335,10 @@ def test_a_header_claiming_exactly_its_member_size_is_not_called_a_liar():
     by it (the loader then finds the data short, which gives another message)."""
     header = _header((1, 0), (1000,))
     member = header + bytes(1000 - len(header))
-    data.check_npz_archive(_zip({"train_images.npy": member}), 10**6, "x")
+    data.check_npz_archive(zip_bytes({"train_images.npy": member}), 10**6, "x")
     member = header + bytes(1000 - len(header) - 1)  # one byte short of the claim: now refused
     with pytest.raises(ValueError, match=r"claims 0.0 MiB of data but holds 999 bytes$"):
-        data.check_npz_archive(_zip({"train_images.npy": member}), 10**6, "x")
+        data.check_npz_archive(zip_bytes({"train_images.npy": member}), 10**6, "x")
 
 
 def test_object_members_are_refused_by_name():
@@ -352,10 +346,10 @@ def test_object_members_are_refused_by_name():
     np.save(buf, np.array([1, None], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match=r"^not x: the entry 'o.npy' holds Python objects \(a pickle\), "
                                          r"which are never loaded$"):
-        data.check_npz_archive(_zip({"o.npy": buf.getvalue()}), 10**6, "x")
+        data.check_npz_archive(zip_bytes({"o.npy": buf.getvalue()}), 10**6, "x")
     # also behind a member that is not an array: every .npy member is checked
     with pytest.raises(ValueError, match="holds Python objects"):
-        data.check_npz_archive(_zip({"notes.txt": b"hi", "o.npy": buf.getvalue()}), 10**6, "x")
+        data.check_npz_archive(zip_bytes({"notes.txt": b"hi", "o.npy": buf.getvalue()}), 10**6, "x")
 
 
 # ---- cache, verification, fetch ----------------------------------------------------------------
@@ -561,7 +555,7 @@ def test_load_npz_passes_numpys_refusal_on():
     """A member whose header claims exactly its own size passes the archive checks; NumPy then
     finds the data short."""
     header = _header((1, 0), (1000,))
-    blob = _zip({"train_images.npy": header + bytes(1000 - len(header))})
+    blob = zip_bytes({"train_images.npy": header + bytes(1000 - len(header))})
     with pytest.raises(ValueError) as e:
         pynet.load_npz(blob)
     assert str(e.value) == f"not a pynet data file: EOF: reading array data, expected 1000 bytes got {1000 - len(header)}"

@@ -14,7 +14,7 @@ import pynet
 from pynet import Network, TrainConfig, bridge, samples, serialize
 from pynet.page.state import STATE
 from pynet.settings import FINETUNE, MAX_SAMPLES
-from support import pickled_object
+from support import pickled_object, zip_bytes
 
 
 def _npz(**arrays):
@@ -63,13 +63,6 @@ def test_labels_of_any_integer_type_are_read_as_uint8():
     assert got.dtype == np.uint8 and got.tolist() == [9, 0, 5]
 
 
-def _zip(members, compression=zipfile.ZIP_DEFLATED):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
 
 def _hostile(case, marker):
     images, labels = _some(4)
@@ -94,7 +87,8 @@ def _hostile(case, marker):
     if case == "missing_labels":
         return _npz(images=images)
     if case == "raw_member":
-        return _zip({"images.npy": _npz(x=np.zeros(1))[:0] + b"\x93NUMPY", "labels": b"\x00" * 4})
+        return zip_bytes({"images.npy": _npz(x=np.zeros(1))[:0] + b"\x93NUMPY", "labels": b"\x00" * 4},
+                         zipfile.ZIP_DEFLATED)
     if case == "float_images":
         return _npz(images=images.astype(np.float32) / 256, labels=labels)
     if case == "wrong_width":
@@ -117,11 +111,12 @@ def _hostile(case, marker):
         noise = np.random.default_rng(1).integers(0, 256, (1400, 784)).astype(np.uint8)
         return _npz(images=noise, labels=np.zeros(1400, np.uint8))
     if case == "zip_bomb":  # 64 MiB of zeros in a few kB
-        return _zip({"images.npy": bytes(64 << 20), "labels.npy": b""})
+        return zip_bytes({"images.npy": bytes(64 << 20), "labels.npy": b""}, zipfile.ZIP_DEFLATED)
     if case == "lying_header":  # a header claiming 30000 x 30000 bytes over a few
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (30000, 30000)})
-        return _zip({"images.npy": header.getvalue() + bytes(64), "labels.npy": _npz(x=labels)[:0]})
+        return zip_bytes({"images.npy": header.getvalue() + bytes(64), "labels.npy": _npz(x=labels)[:0]},
+                         zipfile.ZIP_DEFLATED)
     raise AssertionError(case)
 
 
