@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -219,7 +218,7 @@ def prediction_latency(page):
     wait_until(page, f"window.__bench.ups.length > {n_up}", timeout=5)
     up = page.evaluate("window.__bench.ups[window.__bench.ups.length - 1]")
     deadline = time.monotonic() + 20
-    last = None
+    last, seen_at = None, 0.0
     while time.monotonic() < deadline:
         upd = page.evaluate(f"window.__bench.pred.filter(([t, s]) => t >= {up} && /^[0-9]$/.test(s))")
         if upd and last is not None and upd[-1][0] == last[0] and time.monotonic() - seen_at > 0.6:
@@ -545,9 +544,9 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
               f"| {other_text} |")
     p("\nPyodide under Node, CPU seconds / wall seconds while training (1.0 = it had a whole core): "
       + ", ".join(f"{r['name']} {nod['recipes'][r['name']].get('cpu_share', float('nan')):.2f}" for r in recs) + ".")
-    p(f"Flops per sample (benchmarks/throughput.py flops_per_sample): 3 × the forward products' flops (forward, dW, "
-      f"dH_prev) minus the first layer's dH_prev product; a dense layer's forward is 2·n_in·n_out, a conv layer's "
-      f"2·F·C·kh·kw·OH·OW (its im2col product); for a dense network 6·Σ n_in·n_out − 2·784·n_hidden: "
+    p("Flops per sample (benchmarks/throughput.py flops_per_sample): 3 × the forward products' flops (forward, dW, "
+      "dH_prev) minus the first layer's dH_prev product; a dense layer's forward is 2·n_in·n_out, a conv layer's "
+      "2·F·C·kh·kw·OH·OW (its im2col product); for a dense network 6·Σ n_in·n_out − 2·784·n_hidden: "
       + ", ".join(f"{r['dims']}: {tp.flops_per_sample(r['dims']):,}" for r in recs) + ".")
     p("Native and Node: 12-60 batches timed after 3 warm-up batches, on the 5,000-image set, fresh network each "
       "round; after each round the bare rate of the step's five matmuls (same shapes, pynet's kernel, alone) is "
@@ -561,7 +560,7 @@ def report(m, recs, nat, nat1, nod, web, scale, quick, started, load_end):
         p("## 3. The page in headless Chromium\n")
         p("| measurement | value |")
         p("|---|---:|")
-        p(f"| navigation to Ready (fresh context each, cold cache) | "
+        p("| navigation to Ready (fresh context each, cold cache) | "
           + ", ".join(f"{x:.1f} s" for x in web["ready"]) + f" (worker's own start-up {web['worker_ready']:.1f} s) |")
         for phase, what in START_STEPS:
             ms = [start_breakdown(log).get(phase) for log in web.get("start_logs", [])]
