@@ -3,7 +3,10 @@ from clicking Train to the test accuracy each preset promises (pynet/settings.py
 the samples/s the page shows, and how the page answers meanwhile: a drawing read (pointerup to
 the digit shown) and Pause (click to the paused state), each once a third of the way in.
 
-    .venv/bin/python benchmarks/presets_page.py [PRESET ...] [--rounds N] [--no-build] [--out FILE]
+    .venv/bin/python benchmarks/presets_page.py [PRESET ...] [--rounds N] [--think S] [--no-build] [--out FILE]
+
+--think: seconds between choosing the preset and clicking Train (1 s: a person's moment; the
+page loads the data set a preset names as soon as it is chosen).
 
 With no presets: conv, minute, five. Results: benchmarks/presets_results.md (the printed table).
 """
@@ -39,10 +42,11 @@ def pause_latency(page):
     return ms
 
 
-def preset_run(page, name):
+def preset_run(page, name, think):
     """Train a preset to its end (or its target's time budget, twice over); return its timings."""
     target, budget = PRESET_TARGETS[name]
     set_form(page, name)
+    time.sleep(think)
     runs = page.evaluate("window.pynet.runs || 0")
     n_click = page.evaluate("window.__bench.clicks.length")
     page.click("#train")
@@ -69,6 +73,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("presets", nargs="*", default=["conv", "minute", "five"], choices=sorted(PRESET_TARGETS))
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "presets_results.md")
     args = parser.parse_args()
@@ -85,7 +90,7 @@ def main():
                     context, page, _ = load_page(browser, server.url)  # a fresh page each run
                     page.evaluate(INSTRUMENT)
                     time.sleep(3)  # the page's own start-up work (samples, analysis, warm-up)
-                    out = preset_run(page, name)
+                    out = preset_run(page, name, args.think)
                     out["load"] = os.getloadavg()[0]
                     results[name].append(out)
                     print(f"[presets] {name} round {r + 1}: {out}", file=sys.stderr, flush=True)
@@ -95,9 +100,10 @@ def main():
         server.shutdown()
     fmt = lambda x, unit="s", f="{:.1f}": f.format(x) + unit if x is not None else "–"  # noqa: E731
     lines = [f"# The page's presets, one worker ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-             f"`benchmarks/presets_page.py {' '.join(args.presets)} --rounds {args.rounds}`; load average at the start "
+             f"`benchmarks/presets_page.py {' '.join(args.presets)} --rounds {args.rounds} --think {args.think:g}`; load average at the start "
              f"{load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f}, at the end {os.getloadavg()[0]:.2f}. "
-             "Each run in a fresh page, a third of the way into its time budget one drawing read and one pause.", "",
+             "Each run in a fresh page, 3 s after Ready; Train clicked --think s after choosing the preset; "
+             "a third of the way into its time budget one drawing read and one pause.", "",
              "| preset | network | promise | click → target | final test | whole run | samples/s shown | "
              "drawing read during the run | Pause answered | load |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, runs in results.items():

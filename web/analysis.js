@@ -12,6 +12,11 @@ const WEIGHTS_WHILE_TRAINING_MS = 1500;
 const IMAGES = 24; // test images shown: the mistakes, a cell's images
 const TILES = 32; // first-layer units or kernels shown
 const EVALUATE_MS = 40; // the worker evaluates the test set in slices of about this long
+// A run's steps come first: while one is starting or going on (app.state, web/training.js; not
+// while paused), the evaluation of the model in use (which no run changes before its end) waits,
+// checking this often. Its slices between a run's
+// steps once took a third of the worker's time in a run started soon after the page opened.
+const HOLD_MS = 200;
 
 // app: the page's state (window.pynet); app.analysedModel says which of the models shown
 // (app.modelShown) the panel is of.
@@ -21,7 +26,12 @@ export function createAnalysis(client, app) {
     const stale = () => app.modelShown !== model; // another model is shown: its own refresh takes over
     try {
       // the test set a slice at a time: drawings made meanwhile are read between two slices
-      while (!(await client.request('evaluate', { ms: EVALUATE_MS })).done) if (stale()) return;
+      for (;;) {
+        while (app.state === 'starting' || app.state === 'running') await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+        if (stale()) return;
+        if ((await client.request('evaluate', { ms: EVALUATE_MS })).done) break;
+      }
+      if (stale()) return;
       const mistakes = await client.request('misclassified', { k: IMAGES });
       const weights = await client.request('firstLayer', { n: TILES });
       if (stale()) return;

@@ -60,6 +60,7 @@ export function createForm(client, app) {
   }
   async function describe() {
     if (!app.ready) return; // described once the worker is ready (app.js)
+    loadDataset();
     const asked = ++described;
     const config = ui.readForm();
     app.networkAsked = asked; // for the tests: with networkDescribed, whether the description shown is current
@@ -80,6 +81,17 @@ export function createForm(client, app) {
     }
   }
   for (const el of [dom.network, dom.batch, dom.trainSize, dom.activation]) el.addEventListener('input', () => describeSoon());
+  dom.dataset.addEventListener('change', () => { if (app.ready) loadDataset(); });
+
+  // The data set the form names is downloaded and loaded as soon as it is chosen (a preset, the
+  // menu), so that Train starts at once; the worker loads each once, also when Train asks meanwhile.
+  let datasetAsked = null;
+  function loadDataset() {
+    const name = dom.dataset.value;
+    if (name === datasetAsked) return;
+    datasetAsked = name;
+    client.request('loadDataset', { name }).catch(() => { datasetAsked = null; }); // Train says what went wrong
+  }
   // the network field wraps a long spec, but is one line of text: Enter trains, as in the other fields
   dom.network.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

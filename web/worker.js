@@ -260,6 +260,9 @@ async function warmUp(totalMs) {
   return { chunks };
 }
 
+// The data sets being downloaded and loaded: name -> the promise of its summary.
+const datasetLoads = new Map();
+
 // The data set a run's settings name, fetched and loaded unless it already is.
 async function loadDatasetOf(config) {
   if (config.dataset && !call('has_dataset', config.dataset)) await handle('loadDataset', { name: config.dataset });
@@ -279,10 +282,13 @@ async function handle(type, p) {
       return call('read_link', p.text ?? '');
     case 'samples':
       return call('samples', p.n ?? 24, p.dataset ?? 'small', p.split ?? 'train', p.start ?? 0);
-    case 'loadDataset': {
+    case 'loadDataset': { // once per data set, also when the form's early load and Train ask at once
       if (call('has_dataset', p.name)) return call('dataset_summary', p.name);
-      const bytes = await fetchBytes(`data/mnist-${p.name}.npz`);
-      return call('load_dataset', p.name, bytes);
+      if (!datasetLoads.has(p.name)) {
+        datasetLoads.set(p.name, fetchBytes(`data/mnist-${p.name}.npz`).then((bytes) => call('load_dataset', p.name, bytes))
+          .finally(() => datasetLoads.delete(p.name)));
+      }
+      return datasetLoads.get(p.name);
     }
     case 'train': {
       // ports: one per helper worker of a data-parallel run (web/parallel.js)
