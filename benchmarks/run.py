@@ -336,21 +336,25 @@ def load_page(browser, url):
     return context, page, ready
 
 
-# The start-up's steps, between the marks of the page's status log (app.js's 'script', then
-# web/worker.js's status phases, the last one 'ready').
-START_STEPS = (("script", "the page's HTML and modules, until app.js runs"),
+# The start-up's steps, between the marks of the page's status log (web/boot.js starting the
+# worker, then web/worker.js's status phases, the last one 'ready'); app.js's 'script' (the
+# page's other modules fetched and run) goes on meanwhile, on the page's thread.
+START_STEPS = (("boot", "the page's HTML and first module, which starts the worker"),
                ("runtime", "the worker started (its module and Pyodide's loader)"),
                ("pynet", "the Python runtime and NumPy: downloaded, compiled, started"),
                ("data", "pynet installed and imported"),
-               ("ready", "the default model and 5,000 images loaded: Ready"))
+               ("ready", "the default model and 5,000 images loaded: Ready"),
+               ("script", "meanwhile on the page's thread: its other modules, until app.js runs"))
 
 
 def start_breakdown(log):
     """{mark: ms of the step that ends at it} from a page's status log [[phase, ms since navigation]]."""
     at = dict(log)
-    marks = [mark for mark, _ in START_STEPS]
-    steps = {"script": at.get("script")}
+    marks = [mark for mark, _ in START_STEPS[:-1]]
+    steps = {"boot": at.get("boot")}
     steps.update({b: at[b] - at[a] for a, b in zip(marks, marks[1:]) if a in at and b in at})
+    if "script" in at and "boot" in at:
+        steps["script"] = at["script"] - at["boot"]
     return steps
 
 

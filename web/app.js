@@ -3,6 +3,7 @@
 // asynchronous.
 
 import { createAnalysis } from './analysis.js';
+import { bootedAt, takeWorker } from './boot.js';
 import { makeCharts } from './charts.js';
 import { createClient } from './client.js';
 import { createForm } from './form.js';
@@ -23,18 +24,18 @@ const { dom } = ui;
 
 const MAX_POINTS = 3000;
 
-const makeWorker = () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const client = createClient(makeWorker, {
+const client = createClient(takeWorker, {
   onFatal: (reason) => recovery.workerFailed(reason),
   onAnswer: (type) => recovery.answered(type),
 });
 const app = { ready: false, state: 'disabled', run: null, restarts: 0 };
 window.pynet = app; // for tests and the curious: state only, no functions that run code
 
-// [phase, ms since navigation started] of each start-up step (the benchmark prints them)
-app.statusLog = [['script', Math.round(performance.now())]];
+// [phase, ms since navigation started] of each start-up step (the benchmark prints them): the
+// worker started (boot.js), this module run, then the worker's phases as it reached them
+app.statusLog = [['boot', Math.round(bootedAt)], ['script', Math.round(performance.now())]];
 client.on('status', (st) => {
-  app.statusLog.push([st.phase, Math.round(performance.now())]);
+  app.statusLog.push([st.phase, Math.round(st.at - performance.timeOrigin)]);
   if (app.recovering) {
     // a restarted worker's start-up: the recovery sets the final status itself
     if (st.phase !== 'ready') ui.setStatus({ ...st, phase: 'restarting', message: `Restarting the worker: ${st.message}` });

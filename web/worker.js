@@ -27,8 +27,9 @@ const role = new URL(self.location.href).searchParams.get('role') || 'main';
 let pyodide = null;
 let bridge = null;
 
+// at: when, in ms since the epoch (the page's time origin differs from the worker's)
 function status(phase, message, fraction) {
-  postMessage({ type: 'status', payload: { phase, message, fraction } });
+  postMessage({ type: 'status', payload: { phase, message, fraction, at: performance.timeOrigin + performance.now() } });
 }
 
 async function fetchBytes(path) {

@@ -83,6 +83,11 @@ def test_ready_without_errors_or_outside_requests(app):
     # the worker's Pyodide runs without stack switching (JSPI), as the Pyodide test suite under Node
     assert page.evaluate("window.pynet.jspi") is False
     wait_until(page, "document.querySelectorAll('#samples canvas').length === 24", timeout=10)
+    # every start-up phase the worker said, those before app.js took it over (web/boot.js) too, in order
+    log = page.evaluate("window.pynet.statusLog")
+    assert [phase for phase, _ in log] == ["boot", "script", "runtime", "pynet", "data", "ready"], log
+    worker_times = [ms for phase, ms in log if phase not in ("script",)]
+    assert worker_times == sorted(worker_times), log
     print(f"\nready after {rec.ready_seconds:.1f} s; status log {page.evaluate('window.pynet.statusLog')}")
 
 
