@@ -343,7 +343,7 @@ START_STEPS = (("boot", "the page's HTML and first module, which starts the work
                ("runtime", "the worker started (its module and Pyodide's loader)"),
                ("pynet", "the Python runtime and NumPy: downloaded, compiled, started"),
                ("data", "pynet installed and imported"),
-               ("ready", "the default model and 5,000 images loaded: Ready"),
+               ("ready", "the default model loaded: Ready (the 5,000 images load after it)"),
                ("script", "meanwhile on the page's thread: its other modules, until app.js runs"))
 
 

@@ -83,7 +83,7 @@ async function start() {
   const buildInfo = fetch(new URL('build.json', site)).then((r) => r.json());
   const wheel = buildInfo.then((info) => fetchBytes(info.pynet_wheel));
   const model = role === 'helper' ? null : fetchBytes('models/default.npz');
-  const small = fetchBytes('data/mnist-small.npz');
+  const small = downloads.small = fetchBytes('data/mnist-small.npz');
   for (const download of [wheel, model, small]) download?.catch(() => {}); // awaited below
   // packages: Pyodide fetches NumPy as soon as its lock file is read, before Python has started
   pyodide = await loadPyodide({ indexURL: new URL('pyodide/', site).href, packages: ['numpy'] });
@@ -99,16 +99,21 @@ async function start() {
     status('ready', 'Ready', 1);
     return { dataset, seconds: (performance.now() - t0) / 1000, version: info.version, memory: memoryBytes(), role, jspi };
   }
-  status('data', 'Loading the default model and 5,000 training images…', 0.8);
+  status('data', 'Loading the default model…', 0.8);
   const modelInfo = call('load_default_model', await model);
-  const dataset = call('load_dataset', 'small', await small);
   const seconds = (performance.now() - t0) / 1000;
   status('ready', 'Ready', 1);
-  return { model: modelInfo, dataset, seconds, version: info.version, memory: memoryBytes(), jspi };
+  return { model: modelInfo, seconds, version: info.version, memory: memoryBytes(), jspi };
 }
 
+const downloads = {}; // start()'s, for what loads after it
 const ready = start();
 ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
+// Reading a drawing needs none of the 5,000 training images and their test images: the page's
+// worker loads them just after Ready, and every other request waits for them (NEEDS_NO_DATA).
+const smallLoaded = ready.then(() => (role === 'helper' ? null : downloads.small.then((bytes) => call('load_dataset', 'small', bytes))));
+smallLoaded.catch(() => {}); // the requests that wait for it fail with its error
+const NEEDS_NO_DATA = new Set(['predict', 'explain', 'describe', 'readLink']);
 
 // ---- training loop ----------------------------------------------------------------------
 
@@ -272,6 +277,7 @@ async function loadDatasetOf(config) {
 async function handle(type, p) {
   if (type === 'ready') return ready;
   await ready;
+  if (!NEEDS_NO_DATA.has(type)) await smallLoaded;
   switch (type) {
     case 'predict':
       return call('predict', p.pixels, p.width, p.height);

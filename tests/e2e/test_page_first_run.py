@@ -34,8 +34,8 @@ def test_the_analysis_waits_for_a_run_started_at_once(browser, site_url):
     page, errors = fresh_page(browser, site_url)
     try:
         # Train before the default model's analysis is done: its evaluation is still under way
+        wait_until(page, "window.__posted.some(([type]) => type === 'evaluate')", timeout=30)
         assert page.evaluate("window.pynet.analysedModel === undefined"), "the analysis ended before the test could train"
-        assert page.evaluate("window.__posted.some(([type]) => type === 'evaluate')")
         set_form(page, epochs=3, train_size=5000)
         runs = page.evaluate("window.pynet.runs || 0")
         page.click("#train")
