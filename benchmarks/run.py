@@ -453,7 +453,8 @@ def run_browser(dist, recs, quick):
             readies.append(r)
             logs.append(context.start_log)
             out["ready"], out["start_logs"] = readies, logs
-            out["worker_ready"] = page.evaluate("window.pynet.readySeconds")
+            # the worker's reply to 'ready' comes just after its status says so
+            out["worker_ready"] = wait_until(page, "window.pynet.readySeconds", timeout=10)
             page.evaluate(INSTRUMENT)
             # idle while the page finishes its start-up work (samples, analysis, service worker)
             time.sleep(1.0)
