@@ -1,4 +1,4 @@
-// The run history: every run that ends (completed, stopped, diverged, failed), with its settings,
+// The run history: every run that ends (completed, stopped, diverged, failed, lost), with its settings,
 // final accuracies, time, samples/s, how it ended and its curves (thinned to a bounded number of
 // points), kept in this browser (IndexedDB store 'runs', the newest settings.limits.max_history_runs);
 // a table with a checkbox per run to overlay the selected runs' loss and accuracy curves, the
@@ -17,7 +17,7 @@ const POINTS = settings.limits.history_points;
 // a run's colour in the comparison, by its number: distinct on white and for most colour vision
 const COLOURS = ['#2457c5', '#d55e00', '#1d7a3c', '#cc79a7', '#8a6d00', '#56b4e9', '#6a3d9a', '#b3261e'];
 const ENDINGS = { completed: 'completed', early_stop: 'stopped early', stopped: 'stopped', diverged: 'diverged',
-                  error: 'failed' };
+                  error: 'failed', lost: 'lost when the worker stopped' };
 
 const lastOf = (a) => { for (let i = a.length - 1; i >= 0; i--) if (a[i] != null) return a[i]; return null; };
 const pct = (x) => (x == null ? '–' : `${(x * 100).toFixed(1)}%`);

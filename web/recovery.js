@@ -65,7 +65,10 @@ export function createRecovery(client, app, { training, models, reading, analysi
     app.recovering = true;
     app.ready = false;
     app.restarts += 1;
-    if (app.run !== null && app.state !== 'idle') lostRun = true;
+    if (app.run !== null && app.state !== 'idle') {
+      lostRun = true;
+      training.lost();
+    }
     app.run = null;
     training.setState('disabled');
     ui.setStatus({ phase: 'restarting', message: 'The worker stopped unexpectedly; restarting it…', fraction: 0 });

@@ -211,10 +211,20 @@ export function createTraining(client, app, { parallel, charts, models, analysis
     }
   }
 
+  // The worker stopped during a run (web/recovery.js): the run so far goes into the history as
+  // lost, with its curves; nothing of it survives in the worker.
+  function lost() {
+    if (!app.run?.total_steps) return; // it had not begun
+    charts.draw(true);
+    app.lastRun = record(app.run, 'lost', charts.lastTest(), null);
+    history.add(app.run, app.lastRun, charts.curves());
+  }
+
   return {
     setState,
     startHelpers,
     runFrom,
+    lost,
     // a run is starting, running or paused
     inProgress: () => RUN_STATES.includes(app.state),
   };

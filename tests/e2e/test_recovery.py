@@ -55,11 +55,17 @@ def test_a_runtime_broken_during_a_run_is_restarted_with_the_model_kept(crash_pa
     draw_and_read(page, "7")
     before = page.evaluate("window.pynet.lastPrediction")
     restarts = page.evaluate("window.pynet.restarts")
+    kept_runs = page.evaluate("window.pynet.history.keys.length")
     start_run(page, epochs=20)
     wait_until(page, "(window.pynet.run?.step ?? 0) > 5", timeout=20)
     break_runtime(page_worker(page))
     wait_until(page, f"window.pynet.restarts > {restarts} && window.pynet.ready && window.pynet.state === 'idle'",
                timeout=90)
+    # the run so far is in the history, as lost, with the steps it had taken
+    assert page.evaluate("window.pynet.history.keys.length") == kept_runs + 1
+    ending = page.text_content("#history-body tr:first-child td.ending")
+    assert ending.startswith("lost when the worker stopped at step ") and ending.endswith(" of 800"), ending
+    assert int(ending.split("at step ")[1].split(" of")[0].replace(",", "")) > 5, ending
     assert page.evaluate("window.pynet.restarts") == restarts + 1
     assert page.text_content("#status").strip() == \
         "The worker stopped unexpectedly and was restarted; your model was kept"
@@ -119,6 +125,7 @@ def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(
         # a reload starts afresh
         page.reload()
         wait_until(page, "document.getElementById('status').dataset.phase === 'ready'", timeout=READY_TIMEOUT_S)
-        assert page.is_enabled("#train")
+        # the form unlocks with the worker's reply to 'ready', just after its status says so
+        wait_until(page, "!document.getElementById('train').disabled", timeout=10)
     finally:
         page.context.close()
