@@ -57,7 +57,8 @@ export function createClient(makeWorker, { onFatal = () => {}, onAnswer = () => 
     };
     worker.onerror = (event) => {
       event.preventDefault?.(); // handled here: the page recovers
-      if (mine === generation) onFatal({ kind: 'error', message: event.message || 'unknown error' });
+      // no message: the worker's script could not be loaded at all
+      if (mine === generation) onFatal({ kind: 'error', message: event.message || 'its script could not be loaded' });
     };
   }
   attach();

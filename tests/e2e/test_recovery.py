@@ -129,3 +129,19 @@ def test_a_worker_that_keeps_breaking_is_given_up_after_three_restarts_in_a_row(
         wait_until(page, "!document.getElementById('train').disabled", timeout=10)
     finally:
         page.context.close()
+
+
+def test_a_worker_whose_script_cannot_load_is_reported_at_once(browser, site_url):
+    """The worker starts before the page's other modules (web/boot.js): its failure to load,
+    which comes before the page's client exists, still reaches the status line."""
+    context = browser.new_context()
+    try:
+        context.route("**/worker.js", lambda route: route.fulfill(status=404, body="not here"))
+        page = context.new_page()
+        page.goto(site_url)
+        wait_until(page, "document.getElementById('status').dataset.phase === 'failed'", timeout=30)
+        assert page.text_content("#status").strip() == "The worker failed: its script could not be loaded"
+        assert page.is_disabled("#train")
+    finally:
+        context.close()
+
