@@ -56,12 +56,21 @@ def pyc(source, filename):
     code = compile(source, filename, "exec", dont_inherit=True)
     return bytes(_code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False))
 
-def rewrite(src, dst, mount, keep_source):
+def build_only(name):
+    """What NumPy ships for building and type-checking against it, never read at run time (the
+    page unpacks every file of the wheel while it starts). Its extension modules all stay: even
+    a test module is imported by 'import numpy' (numpy._core._add_newdocs)."""
+    return name.endswith((".pyi", ".h", ".a", ".pxd", ".pyx", ".c"))
+
+def rewrite(src, dst, mount, keep_source, skip=lambda name: False):
     """Copy the zip src to dst with bytecode for each imported module under mount: beside its
-    source (__pycache__/NAME.cpython-312.pyc) if keep_source, else in its place (NAME.pyc)."""
+    source (__pycache__/NAME.cpython-312.pyc) if keep_source, else in its place (NAME.pyc);
+    without the files skip(name) names."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         added = 0
         for info in zin.infolist():
+            if skip(info.filename):
+                continue
             data = zin.read(info)
             filename = mount + info.filename
             if not (info.filename.endswith(".py") and filename in imported):
@@ -79,7 +88,7 @@ def rewrite(src, dst, mount, keep_source):
 site_packages = pynet.__path__[0].rsplit("/", 1)[0] + "/"
 counts = {
     "stdlib": rewrite("/tmp/stdlib.zip", "/tmp/out-stdlib.zip", "/lib/python312.zip/", False),
-    "numpy": rewrite("/tmp/" + names["numpy"], "/tmp/out-numpy.whl", site_packages, False),
+    "numpy": rewrite("/tmp/" + names["numpy"], "/tmp/out-numpy.whl", site_packages, False, build_only),
     "pynet": rewrite("/tmp/" + names["pynet"], "/tmp/out-pynet.whl", site_packages, True),
 }
 print(json.dumps(counts))
