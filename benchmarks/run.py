@@ -229,7 +229,10 @@ def prediction_latency(page):
     return None, None
 
 
-def set_form(page, preset="fast", **values):
+def set_form(page, preset="fast", workers=1, **values):
+    """The form set to a preset changed by values, with `workers` workers (one unless told: the
+    benchmarks' page rows are one worker's, whatever the page's default)."""
+    page.select_option("#workers", str(workers))
     page.select_option("#preset", preset)
     for key, value in values.items():
         if key in ("activation", "optimizer", "dataset"):
