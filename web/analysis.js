@@ -14,8 +14,8 @@ const TILES = 32; // first-layer units or kernels shown
 const EVALUATE_MS = 40; // the worker evaluates the test set in slices of about this long
 // A run's steps come first: while one is starting or going on (app.state, web/training.js; not
 // while paused), the evaluation of the model in use (which no run changes before its end) waits,
-// checking this often. Its slices between a run's
-// steps once took a third of the worker's time in a run started soon after the page opened.
+// checking this often; otherwise its slices, answered between the run's steps, slow down a run
+// started while the page is still analysing its model.
 const HOLD_MS = 200;
 
 // app: the page's state (window.pynet); app.analysedModel says which of the models shown
