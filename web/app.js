@@ -41,7 +41,8 @@ client.on('status', (st) => {
     if (st.phase !== 'ready') ui.setStatus({ ...st, phase: 'restarting', message: `Restarting the worker: ${st.message}` });
     return;
   }
-  ui.setStatus(st);
+  // 'Ready' shows with the worker's answer to 'ready' below, when the page takes requests
+  if (st.phase !== 'ready') ui.setStatus(st);
 });
 ui.buildBars();
 ui.clearPrediction();
@@ -70,6 +71,7 @@ const samples = createSamples(client, app, { training });
 client.request('ready').then(async (info) => {
   app.ready = true;
   app.everReady = true;
+  ui.setStatus({ phase: 'ready', message: 'Ready', fraction: 1 });
   app.readySeconds = info.seconds;
   app.jspi = info.jspi; // false: see worker.js
   app.memory = info.memory;

@@ -110,8 +110,10 @@ const downloads = {}; // start()'s, for what loads after it
 const ready = start();
 ready.catch((e) => status('failed', `Start-up failed: ${e.message}`, 0));
 // Reading a drawing needs none of the 5,000 training images and their test images: the page's
-// worker loads them just after Ready, and every other request waits for them (NEEDS_NO_DATA).
-const smallLoaded = ready.then(() => (role === 'helper' ? null : downloads.small.then((bytes) => call('load_dataset', 'small', bytes))));
+// worker loads them just after Ready (in a task of its own, after the answer to 'ready' has gone
+// out), and every other request waits for them (NEEDS_NO_DATA).
+const smallLoaded = ready.then(() => (role === 'helper' ? null
+  : Promise.all([downloads.small, yieldNow()]).then(([bytes]) => call('load_dataset', 'small', bytes))));
 smallLoaded.catch(() => {}); // the requests that wait for it fail with its error
 const NEEDS_NO_DATA = new Set(['predict', 'explain', 'describe', 'readLink']);
 
