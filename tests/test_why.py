@@ -99,3 +99,7 @@ def test_explain_an_empty_canvas_and_refusals(page):
         assert refused["error"]["message"].startswith("the digit to explain must be a whole number from 0 to 9"), bad
     assert "error" in b.handle("explain", canvas[:100], 280, 280, None)
     assert b.handle("explain", canvas, 280, 280, np.int64(2))["value"]["digit"] == 2
+    for edge in (0, 9):  # the first and last digits are explained, not refused
+        assert b.handle("explain", canvas, 280, 280, edge)["value"]["digit"] == edge
+    assert b.handle("explain", canvas, 280, 280, np.bool_(True))["error"]["message"].startswith(
+        "the digit to explain must be a whole number")
