@@ -269,14 +269,6 @@ def worker(mnist_uint8, model):
     return bridge
 
 
-def _run_to_end(b):
-    for _ in range(100_000):
-        r = b.step(50)
-        if r["done"] is not None:
-            return r
-    raise AssertionError("the run did not end")
-
-
 @pytest.mark.parametrize("analysed", [True, False])
 def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mnist_uint8, model, analysed):
     images, labels = _misread(model, mnist_uint8, 1)
@@ -290,7 +282,15 @@ def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mni
     assert summary["train_size"] == FINETUNE["mnist_images"] + copies
     assert worker.handle("start_finetune", images.tobytes(), labels.tobytes())["error"]["message"] == (
         "a training run is already in progress; stop it first")
-    done = _run_to_end(worker)["done"]
+    # the test accuracy before is the analysis's when the page has it, else measured before the first
+    # batch; the one after, after the last: each in slices, the page showing 'evaluating' meanwhile
+    evaluating = []
+    while (r := worker.step(1))["done"] is None:
+        if r["evaluating"]:
+            evaluating.append(r["step"])
+    assert r["total_steps"] in evaluating and (0 in evaluating) != analysed
+    assert set(evaluating) <= {0, r["total_steps"]}
+    done = r["done"]
     assert done["reason"] == "completed"
     assert worker.save_model() == in_use  # never put in use silently: offered
     report = done["offer"]["report"]
