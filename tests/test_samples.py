@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pynet
-from pynet import Network, TrainConfig, bridge, samples, serialize
+from pynet import Network, TrainConfig, bridge, samples, serialize, spec
 from pynet.page.state import STATE
 from pynet.settings import FINETUNE, MAX_SAMPLES
 from support import pickled_object, zip_bytes
@@ -280,6 +280,11 @@ def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mni
     assert summary["finetune"] == {"samples": 1, "trained_on": 1, "kept_apart": 0,
                                    "mnist_images": FINETUNE["mnist_images"], "copies": copies}
     assert summary["train_size"] == FINETUNE["mnist_images"] + copies
+    batches = -(-summary["train_size"] // FINETUNE["batch_size"])  # the last one may be short
+    assert {k: v for k, v in summary.items() if k != "finetune"} == {
+        "dimensions": [784, 64, 10], "network": spec.label(model.spec), "activation": model.hidden_activation,
+        "dataset": "small", "train_size": summary["train_size"], "batches": batches,
+        "total_steps": batches * FINETUNE["epochs"], "config": samples.finetune_config().to_dict(), "workers": 1}
     assert worker.handle("start_finetune", images.tobytes(), labels.tobytes())["error"]["message"] == (
         "a training run is already in progress; stop it first")
     # the test accuracy before is the analysis's when the page has it, else measured before the first
@@ -302,6 +307,7 @@ def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mni
     tuned = serialize.from_bytes(worker.save_model())
     assert tuned.predict(images.T).tolist() == labels.tolist()
     assert tuned.metadata["report"] == report
+    assert (tuned.metadata["dataset"], tuned.metadata["train_size"]) == ("small", summary["train_size"])
     assert report["test"]["after"] == tuned.evaluate(x.T, y)["accuracy"]
 
 
