@@ -346,3 +346,92 @@ def test_the_command_line_evaluates_a_model_on_your_samples(tmp_path, mnist_path
         cli.main(["evaluate", str(tmp_path / "model.npz"), "--samples", str(tmp_path / "bad.npz")])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "pynet: error: not a pynet samples file: its labels must lie in 0..9, got 1..10\n"
+
+
+# ---- limits, recipes and edges (each found by mutation testing: tests/mutation_results.md) -----
+
+def test_the_limits_hold_to_the_sample_and_a_caller_may_lower_them(tmp_path):
+    blob = _npz(images=np.zeros((MAX_SAMPLES, 784), np.uint8), labels=np.zeros(MAX_SAMPLES, np.uint8))
+    assert pynet.load_samples(blob)[0].shape == (MAX_SAMPLES, 784)
+    images, labels = _some(4)
+    (tmp_path / "four.npz").write_bytes(_npz(images=images, labels=labels))
+    for source in (_npz(images=images, labels=labels), tmp_path / "four.npz", open(tmp_path / "four.npz", "rb")):
+        with pytest.raises(ValueError, match="^not a pynet samples file: it holds 4 samples, more than the 3 allowed$"):
+            pynet.load_samples(source, max_samples=3)
+    with pytest.raises(ValueError) as e:
+        samples.to_levels([2.0])
+    assert str(e.value) == "an image's values must be numbers between 0 and 1"
+
+
+def test_a_file_too_big_is_refused_however_it_is_given(tmp_path):
+    blob = _hostile("too_big", tmp_path / "pwned")
+    (tmp_path / "big.npz").write_bytes(blob)
+    for source in (tmp_path / "big.npz", open(tmp_path / "big.npz", "rb")):
+        with pytest.raises(ValueError, match="^not a pynet samples file: it is 1.0 MiB, more than the 1 MiB allowed$"):
+            pynet.load_samples(source)
+
+
+def test_images_28_by_28_are_written_as_rows_of_784():
+    images, labels = _some(3)
+    got, _ = pynet.load_samples(samples.samples_to_bytes(images.reshape(3, 28, 28), labels))
+    np.testing.assert_array_equal(got, images)
+
+
+def test_a_failed_write_leaves_what_was_there(tmp_path):
+    images, labels = _some(2)
+    (tmp_path / "taken").mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        pynet.save_samples(tmp_path / "taken", images, labels)
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"] and not list((tmp_path / "taken").iterdir())
+
+
+def test_from_ten_samples_on_one_in_five_is_kept_apart_and_none_is_made_of_none():
+    train, check = samples.split(FINETUNE["hold_out_from"])
+    assert check.tolist() == [4, 9] and train.size == 8
+    assert samples.copies_of(0, FINETUNE["mnist_images"]) == 0
+
+
+RECIPE = {**FINETUNE, "mnist_images": 300, "share": 0.5, "epochs": 1, "batch_size": 32, "optimizer": "momentum",
+          "learning_rate": 0.02, "schedule": "cosine", "augment": "affine", "seed": 5, "hold_out_from": 3,
+          "hold_out_every": 2}
+
+
+def test_a_recipe_gives_every_setting_of_the_finetuning():
+    config = samples.finetune_config(RECIPE)
+    for key in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "seed"):
+        assert getattr(config, key) == RECIPE[key], key
+    assert config.eval_every == RECIPE["epochs"]
+    net = Network([784, 8, 10], seed=0, dtype="float32")
+    images, labels = _some(6)
+    mnist = np.zeros((1000, 784), np.uint8), np.zeros(1000, np.uint8)
+    trainer, parts = samples.finetune_trainer(net, images, labels, mnist, None, RECIPE)
+    assert parts["check"].tolist() == [1, 3, 5] and parts["train"].tolist() == [0, 2, 4]
+    assert (parts["mnist"], parts["copies"]) == (300, 100)  # 3 samples, 100 times each: half of the set
+    assert trainer.m == 300 + 3 * 100 and "test" not in trainer.sets  # no test set given, none evaluated
+
+
+def test_a_conv_model_is_finetuned_as_itself():
+    net = Network("conv 4@5x5, pool 2, dense 10", seed=1, dtype="float32")
+    tuned = samples.copy_network(net)
+    assert tuned.spec == net.spec and tuned.dimensions == net.dimensions
+    x = _some(3)[0].T
+    np.testing.assert_array_equal(tuned.predict(x), net.predict(x))
+
+
+def test_the_report_counts_what_is_read_right_before_and_after(model, mnist_uint8):
+    x, y = mnist_uint8["validation"]
+    right = np.flatnonzero(model.predict(x[:200].T) == y[:200])[:4]
+    parts = {"train": np.arange(4), "check": np.arange(0)}
+    got = samples.report(model, model, x[right], y[right], parts, 0.9, 0.8)
+    assert got == {"samples": {"checked_on": "trained on", "count": 4, "before": 1.0, "after": 1.0},
+                   "test": {"before": 0.9, "after": 0.8}}
+
+
+def test_a_diverging_finetuning_is_an_error_and_the_model_stays(model, mnist_uint8):
+    images, labels = _misread(model, mnist_uint8, 2)
+    before = serialize.to_bytes(model)
+    small = tuple(a[:600] for a in mnist_uint8["train"])
+    wild = {**FINETUNE, "optimizer": "sgd", "learning_rate": 1e6, "mnist_images": 500}
+    with pytest.raises(FloatingPointError, match="^the loss "):
+        pynet.finetune(model, images, labels, small, mnist_uint8["test"], wild)
+    assert serialize.to_bytes(model) == before
