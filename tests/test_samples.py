@@ -200,6 +200,7 @@ def test_the_finetuning_set_mixes_mnist_and_the_samples_in_their_share():
     np.testing.assert_array_equal(X[:, n:n + 3].T, images)
     np.testing.assert_array_equal(X[:, -3:].T, images)
     assert y[n:].tolist() == labels.tolist() * copies
+    assert y.dtype == np.int64
     assert samples.copies_of(10_000, n) == 1  # every sample at least once
 
 
@@ -435,3 +436,41 @@ def test_a_diverging_finetuning_is_an_error_and_the_model_stays(model, mnist_uin
     with pytest.raises(FloatingPointError, match="^the loss "):
         pynet.finetune(model, images, labels, small, mnist_uint8["test"], wild)
     assert serialize.to_bytes(model) == before
+
+
+class Endless(io.RawIOBase):
+    """A source that never ends (a device, a pipe): reading it whole would never finish."""
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            raise AssertionError("read whole")
+        return bytes(n)
+
+
+def test_a_source_is_read_only_just_past_the_limit(monkeypatch):
+    too_big = "^not a pynet samples file: it is 1.0 MiB, more than the 1 MiB allowed$"
+    with pytest.raises(ValueError, match=too_big):
+        pynet.load_samples(Endless())
+    monkeypatch.setattr(samples, "open", lambda path, mode: Endless(), raising=False)  # a path to such a source
+    with pytest.raises(ValueError, match=too_big):
+        pynet.load_samples("/some/device")
+
+
+def test_nothing_is_unpickled_even_past_the_archive_check(monkeypatch, tmp_path):
+    """Defence in depth: NumPy itself is told never to unpickle, should the archive check miss one."""
+    marker = tmp_path / "pwned"
+    blob = _hostile("pickled_object", marker)
+    monkeypatch.setattr(samples, "check_npz_archive", lambda *args: None)
+    with pytest.raises(ValueError, match=r"^not a pynet samples file: it is not a readable \.npz archive \(ValueError: "):
+        pynet.load_samples(blob)
+    assert not marker.exists()
+
+
+def test_an_empty_archive_and_no_images():
+    with pytest.raises(ValueError, match="and nothing else, found nothing$"):
+        pynet.load_samples(zip_bytes({}, zipfile.ZIP_DEFLATED))
+    images, labels = _some(2)
+    assert samples.accuracy(Network([784, 10], seed=0), images[:0], labels[:0]) is None
