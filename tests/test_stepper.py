@@ -350,3 +350,25 @@ def test_steps_are_asked_for_by_number(page):
 
 def test_without_a_model_there_is_nothing_to_step(page):
     assert bridge.handle("step_through", {}) == {"error": {"message": "no model is loaded yet", "field": None}}
+
+
+@pytest.mark.parametrize("spec", [[784, 8, 10], CONV])
+def test_each_array_is_drawn_as_what_it_is_and_the_phases_run_in_order(page, spec):
+    """The page draws an array by its kind: the input as images of pixels, a parameter as a matrix
+    or (a conv layer's) kernels, anything else as one column a sample or (C, H, W, m) maps."""
+    page(Network(spec, seed=4))
+    _, steps = run({"size": 2})
+    order = ["forward", "loss", "backward", "update"]
+    phases = [s["phase"] for s in steps]
+    assert phases == sorted(phases, key=order.index) and set(phases) == set(order)
+    for step in steps:
+        for a in step["arrays"]:
+            base = a["name"].removesuffix(" after").lstrip("d")
+            four_d = len(a["shape"]) == 4
+            if base == "X":
+                kind = "pixels"
+            elif base[:1] in "Wb" and base[1:].isdigit():
+                kind = "kernels" if four_d else "matrix"
+            else:
+                kind = "images" if four_d else "columns"
+            assert a["kind"] == kind, (step["title"], a["name"])
