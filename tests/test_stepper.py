@@ -260,6 +260,8 @@ def test_a_dropout_layer_shows_its_mask(page):
     keep = np.random.default_rng([9, 1]).random(H1.shape) >= 0.5  # the trainer's kind of generator
     mask = keep.astype(np.float32) * np.float32(2)
     check(forward["arrays"][0], "mask", mask)
+    shown = forward["arrays"][0]["tiles"][0]  # the whole mask, one cell a value: kept 255, dropped 0
+    assert (shown["rows"], shown["cols"]) == mask.shape and shown["cells"] == (keep.ravel() * 255).tolist()
     check(forward["arrays"][1], "H", H1 * mask)
     backward = steps[titles.index("Backward, dropout 0.5 after layer 1")]
     dH = np.asarray(backward["arrays"][0]["values"][0]["value"], dtype=np.float32)
