@@ -113,3 +113,15 @@ def test_a_refused_link_changes_nothing():
     for key, value in BAD:
         assert "error" in bridge.handle("read_link", link(**{key: value}))
     assert STATE == before
+
+
+def test_the_limits_hold_to_the_character():
+    """A link of exactly MAX_LINK_CHARS characters is read; one more is refused. A name of 40
+    characters is quoted whole in the refusal; a longer one is cut to 37 and '...'."""
+    assert read_link("x" * settings.MAX_LINK_CHARS) is None
+    with pytest.raises(ValueError, match="2,001 characters long"):
+        read_link("x" * (settings.MAX_LINK_CHARS + 1))
+    for name, shown in (("n" * 40, "n" * 40), ("n" * 41, "n" * 37 + "...")):
+        with pytest.raises(ValueError) as e:
+            read_link(name + "=1")
+        assert str(e.value).startswith(f"it names '{shown}', which is not a setting")

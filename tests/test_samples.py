@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pynet
-from pynet import Network, TrainConfig, bridge, samples, serialize
+from pynet import Network, TrainConfig, bridge, samples, serialize, spec
 from pynet.page.state import STATE
 from pynet.settings import FINETUNE, MAX_SAMPLES
 from support import pickled_object, zip_bytes
@@ -200,6 +200,7 @@ def test_the_finetuning_set_mixes_mnist_and_the_samples_in_their_share():
     np.testing.assert_array_equal(X[:, n:n + 3].T, images)
     np.testing.assert_array_equal(X[:, -3:].T, images)
     assert y[n:].tolist() == labels.tolist() * copies
+    assert y.dtype == np.int64
     assert samples.copies_of(10_000, n) == 1  # every sample at least once
 
 
@@ -269,14 +270,6 @@ def worker(mnist_uint8, model):
     return bridge
 
 
-def _run_to_end(b):
-    for _ in range(100_000):
-        r = b.step(50)
-        if r["done"] is not None:
-            return r
-    raise AssertionError("the run did not end")
-
-
 @pytest.mark.parametrize("analysed", [True, False])
 def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mnist_uint8, model, analysed):
     images, labels = _misread(model, mnist_uint8, 1)
@@ -288,9 +281,22 @@ def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mni
     assert summary["finetune"] == {"samples": 1, "trained_on": 1, "kept_apart": 0,
                                    "mnist_images": FINETUNE["mnist_images"], "copies": copies}
     assert summary["train_size"] == FINETUNE["mnist_images"] + copies
+    batches = -(-summary["train_size"] // FINETUNE["batch_size"])  # the last one may be short
+    assert {k: v for k, v in summary.items() if k != "finetune"} == {
+        "dimensions": [784, 64, 10], "network": spec.label(model.spec), "activation": model.hidden_activation,
+        "dataset": "small", "train_size": summary["train_size"], "batches": batches,
+        "total_steps": batches * FINETUNE["epochs"], "config": samples.finetune_config().to_dict(), "workers": 1}
     assert worker.handle("start_finetune", images.tobytes(), labels.tobytes())["error"]["message"] == (
         "a training run is already in progress; stop it first")
-    done = _run_to_end(worker)["done"]
+    # the test accuracy before is the analysis's when the page has it, else measured before the first
+    # batch; the one after, after the last: each in slices, the page showing 'evaluating' meanwhile
+    evaluating = []
+    while (r := worker.step(1))["done"] is None:
+        if r["evaluating"]:
+            evaluating.append(r["step"])
+    assert r["total_steps"] in evaluating and (0 in evaluating) != analysed
+    assert set(evaluating) <= {0, r["total_steps"]}
+    done = r["done"]
     assert done["reason"] == "completed"
     assert worker.save_model() == in_use  # never put in use silently: offered
     report = done["offer"]["report"]
@@ -302,6 +308,7 @@ def test_the_pages_finetuning_offers_its_model_with_before_and_after(worker, mni
     tuned = serialize.from_bytes(worker.save_model())
     assert tuned.predict(images.T).tolist() == labels.tolist()
     assert tuned.metadata["report"] == report
+    assert (tuned.metadata["dataset"], tuned.metadata["train_size"]) == ("small", summary["train_size"])
     assert report["test"]["after"] == tuned.evaluate(x.T, y)["accuracy"]
 
 
@@ -340,3 +347,130 @@ def test_the_command_line_evaluates_a_model_on_your_samples(tmp_path, mnist_path
         cli.main(["evaluate", str(tmp_path / "model.npz"), "--samples", str(tmp_path / "bad.npz")])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "pynet: error: not a pynet samples file: its labels must lie in 0..9, got 1..10\n"
+
+
+# ---- limits, recipes and edges (each found by mutation testing: tests/mutation_results.md) -----
+
+def test_the_limits_hold_to_the_sample_and_a_caller_may_lower_them(tmp_path):
+    blob = _npz(images=np.zeros((MAX_SAMPLES, 784), np.uint8), labels=np.zeros(MAX_SAMPLES, np.uint8))
+    assert pynet.load_samples(blob)[0].shape == (MAX_SAMPLES, 784)
+    images, labels = _some(4)
+    (tmp_path / "four.npz").write_bytes(_npz(images=images, labels=labels))
+    for source in (_npz(images=images, labels=labels), tmp_path / "four.npz", open(tmp_path / "four.npz", "rb")):
+        with pytest.raises(ValueError, match="^not a pynet samples file: it holds 4 samples, more than the 3 allowed$"):
+            pynet.load_samples(source, max_samples=3)
+    with pytest.raises(ValueError) as e:
+        samples.to_levels([2.0])
+    assert str(e.value) == "an image's values must be numbers between 0 and 1"
+
+
+def test_a_file_too_big_is_refused_however_it_is_given(tmp_path):
+    blob = _hostile("too_big", tmp_path / "pwned")
+    (tmp_path / "big.npz").write_bytes(blob)
+    for source in (tmp_path / "big.npz", open(tmp_path / "big.npz", "rb")):
+        with pytest.raises(ValueError, match="^not a pynet samples file: it is 1.0 MiB, more than the 1 MiB allowed$"):
+            pynet.load_samples(source)
+
+
+def test_images_28_by_28_are_written_as_rows_of_784():
+    images, labels = _some(3)
+    got, _ = pynet.load_samples(samples.samples_to_bytes(images.reshape(3, 28, 28), labels))
+    np.testing.assert_array_equal(got, images)
+
+
+def test_a_failed_write_leaves_what_was_there(tmp_path):
+    images, labels = _some(2)
+    (tmp_path / "taken").mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(OSError):
+        pynet.save_samples(tmp_path / "taken", images, labels)
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"] and not list((tmp_path / "taken").iterdir())
+
+
+def test_from_ten_samples_on_one_in_five_is_kept_apart_and_none_is_made_of_none():
+    train, check = samples.split(FINETUNE["hold_out_from"])
+    assert check.tolist() == [4, 9] and train.size == 8
+    assert samples.copies_of(0, FINETUNE["mnist_images"]) == 0
+
+
+RECIPE = {**FINETUNE, "mnist_images": 300, "share": 0.5, "epochs": 1, "batch_size": 32, "optimizer": "momentum",
+          "learning_rate": 0.02, "schedule": "cosine", "augment": "affine", "seed": 5, "hold_out_from": 3,
+          "hold_out_every": 2}
+
+
+def test_a_recipe_gives_every_setting_of_the_finetuning():
+    config = samples.finetune_config(RECIPE)
+    for key in ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "seed"):
+        assert getattr(config, key) == RECIPE[key], key
+    assert config.eval_every == RECIPE["epochs"]
+    net = Network([784, 8, 10], seed=0, dtype="float32")
+    images, labels = _some(6)
+    mnist = np.zeros((1000, 784), np.uint8), np.zeros(1000, np.uint8)
+    trainer, parts = samples.finetune_trainer(net, images, labels, mnist, None, RECIPE)
+    assert parts["check"].tolist() == [1, 3, 5] and parts["train"].tolist() == [0, 2, 4]
+    assert (parts["mnist"], parts["copies"]) == (300, 100)  # 3 samples, 100 times each: half of the set
+    assert trainer.m == 300 + 3 * 100 and "test" not in trainer.sets  # no test set given, none evaluated
+
+
+def test_a_conv_model_is_finetuned_as_itself():
+    net = Network("conv 4@5x5, pool 2, dense 10", seed=1, dtype="float32")
+    tuned = samples.copy_network(net)
+    assert tuned.spec == net.spec and tuned.dimensions == net.dimensions
+    x = _some(3)[0].T
+    np.testing.assert_array_equal(tuned.predict(x), net.predict(x))
+
+
+def test_the_report_counts_what_is_read_right_before_and_after(model, mnist_uint8):
+    x, y = mnist_uint8["validation"]
+    right = np.flatnonzero(model.predict(x[:200].T) == y[:200])[:4]
+    parts = {"train": np.arange(4), "check": np.arange(0)}
+    got = samples.report(model, model, x[right], y[right], parts, 0.9, 0.8)
+    assert got == {"samples": {"checked_on": "trained on", "count": 4, "before": 1.0, "after": 1.0},
+                   "test": {"before": 0.9, "after": 0.8}}
+
+
+def test_a_diverging_finetuning_is_an_error_and_the_model_stays(model, mnist_uint8):
+    images, labels = _misread(model, mnist_uint8, 2)
+    before = serialize.to_bytes(model)
+    small = tuple(a[:600] for a in mnist_uint8["train"])
+    wild = {**FINETUNE, "optimizer": "sgd", "learning_rate": 1e6, "mnist_images": 500}
+    with pytest.raises(FloatingPointError, match="^the loss "):
+        pynet.finetune(model, images, labels, small, mnist_uint8["test"], wild)
+    assert serialize.to_bytes(model) == before
+
+
+class Endless(io.RawIOBase):
+    """A source that never ends (a device, a pipe): reading it whole would never finish."""
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            raise AssertionError("read whole")
+        return bytes(n)
+
+
+def test_a_source_is_read_only_just_past_the_limit(monkeypatch):
+    too_big = "^not a pynet samples file: it is 1.0 MiB, more than the 1 MiB allowed$"
+    with pytest.raises(ValueError, match=too_big):
+        pynet.load_samples(Endless())
+    monkeypatch.setattr(samples, "open", lambda path, mode: Endless(), raising=False)  # a path to such a source
+    with pytest.raises(ValueError, match=too_big):
+        pynet.load_samples("/some/device")
+
+
+def test_nothing_is_unpickled_even_past_the_archive_check(monkeypatch, tmp_path):
+    """Defence in depth: NumPy itself is told never to unpickle, should the archive check miss one."""
+    marker = tmp_path / "pwned"
+    blob = _hostile("pickled_object", marker)
+    monkeypatch.setattr(samples, "check_npz_archive", lambda *args: None)
+    with pytest.raises(ValueError, match=r"^not a pynet samples file: it is not a readable \.npz archive \(ValueError: "):
+        pynet.load_samples(blob)
+    assert not marker.exists()
+
+
+def test_an_empty_archive_and_no_images():
+    with pytest.raises(ValueError, match="and nothing else, found nothing$"):
+        pynet.load_samples(zip_bytes({}, zipfile.ZIP_DEFLATED))
+    images, labels = _some(2)
+    assert samples.accuracy(Network([784, 10], seed=0), images[:0], labels[:0]) is None

@@ -260,6 +260,8 @@ def test_a_dropout_layer_shows_its_mask(page):
     keep = np.random.default_rng([9, 1]).random(H1.shape) >= 0.5  # the trainer's kind of generator
     mask = keep.astype(np.float32) * np.float32(2)
     check(forward["arrays"][0], "mask", mask)
+    shown = forward["arrays"][0]["tiles"][0]  # the whole mask, one cell a value: kept 255, dropped 0
+    assert (shown["rows"], shown["cols"]) == mask.shape and shown["cells"] == (keep.ravel() * 255).tolist()
     check(forward["arrays"][1], "H", H1 * mask)
     backward = steps[titles.index("Backward, dropout 0.5 after layer 1")]
     dH = np.asarray(backward["arrays"][0]["values"][0]["value"], dtype=np.float32)
@@ -284,7 +286,10 @@ def test_each_step_shows_the_source_of_the_function_that_ran(page):
             function = getattr(function, part)
         assert src["text"] == textwrap.dedent(inspect.getsource(function)).rstrip() + "\n"
         lines = (root / src["file"]).read_text().splitlines()
-        assert lines[src["line"] - 1].strip().startswith(f"def {function.__name__}(")
+        first = src["line"] - 1  # where the source starts: its decorators (mutmut adds one), then the def
+        while lines[first].strip().startswith("@"):
+            first += 1
+        assert lines[first].strip().startswith(f"def {function.__name__}(")
         assert src["via"].endswith(function.__name__), src
         names.add(src["name"])
     assert {"pynet.core.layer_forward", "pynet.core.relu", "pynet.core.softmax", "pynet.core.compute_loss",
@@ -347,3 +352,25 @@ def test_steps_are_asked_for_by_number(page):
 
 def test_without_a_model_there_is_nothing_to_step(page):
     assert bridge.handle("step_through", {}) == {"error": {"message": "no model is loaded yet", "field": None}}
+
+
+@pytest.mark.parametrize("spec", [[784, 8, 10], CONV])
+def test_each_array_is_drawn_as_what_it_is_and_the_phases_run_in_order(page, spec):
+    """The page draws an array by its kind: the input as images of pixels, a parameter as a matrix
+    or (a conv layer's) kernels, anything else as one column a sample or (C, H, W, m) maps."""
+    page(Network(spec, seed=4))
+    _, steps = run({"size": 2})
+    order = ["forward", "loss", "backward", "update"]
+    phases = [s["phase"] for s in steps]
+    assert phases == sorted(phases, key=order.index) and set(phases) == set(order)
+    for step in steps:
+        for a in step["arrays"]:
+            base = a["name"].removesuffix(" after").lstrip("d")
+            four_d = len(a["shape"]) == 4
+            if base == "X":
+                kind = "pixels"
+            elif base[:1] in "Wb" and base[1:].isdigit():
+                kind = "kernels" if four_d else "matrix"
+            else:
+                kind = "images" if four_d else "columns"
+            assert a["kind"] == kind, (step["title"], a["name"])

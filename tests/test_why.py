@@ -84,6 +84,7 @@ def test_explain_is_the_score_gradient_of_the_drawing(page):
     np.testing.assert_array_equal(answer["gradient"], gradient.astype(np.float64))
     assert answer["max"] == float(np.abs(gradient).max()) > 0
     np.testing.assert_allclose(answer["scores"], scores, atol=0.5e-4 + 1e-6)
+    assert answer["scores"] == [round(s, 4) for s in answer["scores"]]  # shown with four decimals
     why_not_7 = b.explain(canvas.tobytes(), 280, 280, 7)
     assert why_not_7["digit"] == 7 and why_not_7["predicted"] == read["digit"]
     np.testing.assert_array_equal(why_not_7["gradient"], net.score_gradient(x, 7)[1].astype(np.float64))
@@ -99,3 +100,7 @@ def test_explain_an_empty_canvas_and_refusals(page):
         assert refused["error"]["message"].startswith("the digit to explain must be a whole number from 0 to 9"), bad
     assert "error" in b.handle("explain", canvas[:100], 280, 280, None)
     assert b.handle("explain", canvas, 280, 280, np.int64(2))["value"]["digit"] == 2
+    for edge in (0, 9):  # the first and last digits are explained, not refused
+        assert b.handle("explain", canvas, 280, 280, edge)["value"]["digit"] == edge
+    assert b.handle("explain", canvas, 280, 280, np.bool_(True))["error"]["message"].startswith(
+        "the digit to explain must be a whole number")
