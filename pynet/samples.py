@@ -69,8 +69,8 @@ def samples_from_bytes(data, max_samples=MAX_SAMPLES):
     """
     data = bytes(data)
     if len(data) > MAX_SAMPLES_BYTES:
-        raise Refused(f"not {WHAT}: it is {len(data) / 2**20:,.1f} MiB, more than the "
-                      f"{MAX_SAMPLES_BYTES / 2**20:,.0f} MiB allowed")
+        # larger, not a size: a path or file object is read only to just past the limit
+        raise Refused(f"not {WHAT}: it is larger than the {MAX_SAMPLES_BYTES / 2**20:,.0f} MiB allowed")
     check_npz_archive(data, MAX_SAMPLES_BYTES, WHAT)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
